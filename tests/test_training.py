@@ -1,0 +1,83 @@
+"""Training, evaluation, the model factory and the model cache."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from unlearnlib.models import create_model
+from unlearnlib.store import ModelStore
+from unlearnlib.training import Tensors, TrainConfig, evaluate, fit, random_flips
+
+RECIPE = TrainConfig(epochs=4, batch_size=32, lr=0.05)
+
+
+def _train(data, seed):
+    tensors = Tensors.from_arrays(data.images, data.labels)
+    train = tensors.subset(data.split_indices("train"))
+    model = create_model("resnet_tiny", num_classes=data.num_classes, in_chans=data.in_chans, image_size=16, seed=seed)
+    history = fit(model, train, RECIPE, seed=seed, progress=False)
+    return model, history, evaluate(model, tensors.subset(data.split_indices("test")))
+
+
+def test_training_learns_the_synthetic_task(synthetic):
+    _, history, test = _train(synthetic, seed=0)
+    assert history.loss[-1] < history.loss[0]
+    assert test.accuracy > 0.9  # chance is about 1/3
+
+
+def test_identical_seeds_give_identical_weights_and_metrics(synthetic):
+    first_model, first_history, first = _train(synthetic, seed=5)
+    second_model, second_history, second = _train(synthetic, seed=5)
+    for a, b in zip(first_model.state_dict().values(), second_model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert first_history.loss == second_history.loss
+    np.testing.assert_array_equal(first.logits, second.logits)
+    _, _, other = _train(synthetic, seed=6)
+    assert not np.array_equal(first.logits, other.logits)
+
+
+def test_evaluation_returns_per_sample_logits_and_losses(synthetic):
+    model, history, test = _train(synthetic, seed=0)
+    n = len(test.labels)
+    assert test.logits.shape == (n, 3) and test.losses.shape == (n,)
+    expected = torch.nn.functional.cross_entropy(torch.from_numpy(test.logits), torch.from_numpy(test.labels), reduction="none")
+    np.testing.assert_allclose(test.losses, expected.numpy(), rtol=1e-5)
+    assert history.correct.shape == (RECIPE.epochs, len(synthetic.split_indices("train")))
+
+
+def test_flips_only_mirror_images():
+    x = torch.arange(2 * 1 * 3 * 3, dtype=torch.float32).reshape(2, 1, 3, 3)
+    flipped = random_flips(x, torch.Generator().manual_seed(0))
+    variants = [x, x.flip(-1), x.flip(-2), x.flip(-1).flip(-2)]
+    for i in range(2):
+        assert any(torch.equal(flipped[i], v[i]) for v in variants)
+
+
+def test_model_store_round_trip_and_corrupt_file_counts_as_absent(tmp_path):
+    store = ModelStore(tmp_path)
+    config = {"model": "resnet_tiny", "seed": 1, "recipe": RECIPE}
+    model = create_model("resnet_tiny", num_classes=2, in_chans=1, image_size=16, seed=1)
+    path = store.save("original", config, model, seconds=1.5, loss=[0.5, 0.25])
+    fresh = create_model("resnet_tiny", num_classes=2, in_chans=1, image_size=16, seed=2)
+    info = store.load("original", config, fresh)
+    assert info["seconds"] == 1.5 and info["loss"] == [0.5, 0.25]
+    for a, b in zip(model.state_dict().values(), fresh.state_dict().values()):
+        assert torch.equal(a, b)
+    assert store.load("original", {**config, "seed": 2}, fresh) is None  # another config, another key
+    path.write_bytes(path.read_bytes()[:100])  # a truncated file: rebuild, don't crash
+    assert store.load("original", config, fresh) is None
+
+
+def test_model_factory_rejects_unknown_names_and_tiny_images():
+    with pytest.raises(ValueError, match="unknown model 'resnet_huge'"):
+        create_model("resnet_huge", num_classes=2, in_chans=1, image_size=28, seed=0)
+    with pytest.raises(ValueError, match="at least 16 px"):
+        create_model("resnet_tiny", num_classes=2, in_chans=1, image_size=8, seed=0)
+
+
+def test_empty_training_set_is_an_error():
+    empty = Tensors(torch.zeros(0, 1, 16, 16), torch.zeros(0, dtype=torch.int64))
+    model = create_model("resnet_tiny", num_classes=2, in_chans=1, image_size=16, seed=0)
+    with pytest.raises(ValueError, match="empty"):
+        fit(model, empty, RECIPE, seed=0, progress=False)

@@ -1,0 +1,108 @@
+"""The one interface every unlearning method implements, and the method registry."""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, fields
+from typing import Any, Callable, ClassVar
+
+from torch import nn
+
+from ..training import Tensors, TrainConfig
+
+
+@dataclass(frozen=True, eq=False)
+class UnlearningTask:
+    """Everything a method may use: the original model and how it was made, and the data.
+
+    ``make_model(seed)`` returns a freshly initialised model of the original's
+    architecture; ``recipe`` is the original model's training recipe.
+    """
+
+    original: nn.Module
+    retain: Tensors
+    forget: Tensors
+    val: Tensors
+    recipe: TrainConfig
+    make_model: Callable[[int], nn.Module]
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """Base for each method's hyper-parameter dataclass.
+
+    ``search_space`` maps a field to ``("float", low, high)``, ``("logfloat", low, high)``,
+    ``("int", low, high)`` or ``("choice", [values])``, for tuning.
+    """
+
+    search_space: ClassVar[dict[str, tuple]] = {}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class UnlearnResult:
+    model: nn.Module
+    seconds: float
+    method: str
+    hyperparameters: Hyperparameters
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    summary: str
+    hyperparameters: type[Hyperparameters]
+    run: Callable[..., nn.Module]
+
+
+class UnknownMethodError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+_REGISTRY: dict[str, Method] = {}
+
+
+def register(name: str, *, hyperparameters: type[Hyperparameters], summary: str):
+    """Register ``run(model, task, hp, *, seed, progress) -> model`` under ``name``.
+
+    ``model`` is a private copy of the original that the method may change in place."""
+
+    def decorate(run: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in _REGISTRY:
+            raise ValueError(f"method {name!r} is registered twice")
+        _REGISTRY[name] = Method(name, summary, hyperparameters, run)
+        return run
+
+    return decorate
+
+
+def available() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def get_method(name: str) -> Method:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownMethodError(f"unknown unlearning method {name!r}; known: {', '.join(available())}") from None
+
+
+def unlearn(
+    name: str,
+    task: UnlearningTask,
+    hyperparameters: Hyperparameters | None = None,
+    *,
+    seed: int,
+    progress: bool = False,
+) -> UnlearnResult:
+    """Run one method on a copy of ``task.original`` (never changed) and time it."""
+    method = get_method(name)
+    hp = hyperparameters if hyperparameters is not None else method.hyperparameters()
+    if not isinstance(hp, method.hyperparameters):
+        raise TypeError(f"{name} takes {method.hyperparameters.__name__}, got {type(hp).__name__}")
+    start = time.perf_counter()
+    model = method.run(copy.deepcopy(task.original), task, hp, seed=seed, progress=progress)
+    return UnlearnResult(model, time.perf_counter() - start, name, hp)

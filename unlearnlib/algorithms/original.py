@@ -1,0 +1,16 @@
+"""The untouched original model: the reference row every table starts from."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import Hyperparameters, register
+
+
+@dataclass(frozen=True)
+class OriginalHyperparameters(Hyperparameters):
+    pass
+
+
+@register("original", hyperparameters=OriginalHyperparameters, summary="the original model, unchanged (reference)")
+def keep_original(model, task, hp, *, seed, progress):
+    return model

@@ -1,0 +1,24 @@
+"""Retraining from scratch on the retain set: the gold standard (exact unlearning).
+
+Loss: CE(retain), with the original model's recipe, from a fresh initialisation.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..training import fit
+from .base import Hyperparameters, register
+
+
+@dataclass(frozen=True)
+class RetrainHyperparameters(Hyperparameters):
+    epochs: int | None = None  # None: as many as the original model had
+
+
+@register("retrain", hyperparameters=RetrainHyperparameters, summary="train from scratch on retain (gold standard)")
+def retrain(model, task, hp, *, seed, progress):
+    fresh = task.make_model(seed)
+    recipe = task.recipe if hp.epochs is None else dataclasses.replace(task.recipe, epochs=hp.epochs)
+    fit(fresh, task.retain, recipe, seed=seed, progress=progress, desc="retrain")  # the retain set only
+    return fresh

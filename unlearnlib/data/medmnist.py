@@ -1,0 +1,93 @@
+"""MedMNIST v2 2D datasets (Yang et al., Sci. Data 10, 41, 2023), BreastMNIST first.
+
+Reads the official ``<flag>.npz`` (``<flag>_<size>.npz`` for MedMNIST+ sizes) from
+``<data_dir>/medmnist``, verified against the md5 that the ``medmnist`` package lists in
+its ``INFO``; ``download`` fetches it through the ``medmnist`` package when online. The
+official train / val / test split is kept. MedMNIST records no sex, age or patient, so
+``sex`` and ``age`` are missing and each image is its own group.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from medmnist.info import INFO
+
+from .base import ChecksumError, DatasetNotFoundError, ImageDataset
+from .files import md5_of
+
+FOLDER = "medmnist"
+FLAGS_2D = tuple(flag for flag, info in INFO.items() if "3d" not in flag and "n_channels" in info)
+
+
+def file_name(flag: str, image_size: int) -> str:
+    return f"{flag}.npz" if image_size == 28 else f"{flag}_{image_size}.npz"
+
+
+def expected_md5(flag: str, image_size: int) -> str:
+    info = INFO[flag]
+    key = "MD5" if image_size == 28 else f"MD5_{image_size}"
+    if key not in info:
+        sizes = [28] + [int(k.split("_")[1]) for k in info if k.startswith("MD5_")]
+        raise ValueError(f"{flag} comes at sizes {sizes}, not {image_size}")
+    return info[key]
+
+
+def how_to_get(flag: str, image_size: int, folder: Path) -> str:
+    url = INFO[flag]["url"] if image_size == 28 else INFO[flag].get(f"url_{image_size}", INFO[flag]["url"])
+    return (
+        f"Get {file_name(flag, image_size)} (md5 {expected_md5(flag, image_size)}) from {url} and put it at "
+        f"{folder / file_name(flag, image_size)}, or run `python -m unlearnlib data download {flag}` "
+        f"on a machine with internet access."
+    )
+
+
+def locate(flag: str, data_dir: Path, image_size: int = 28) -> Path:
+    """Path of the verified npz; raise with guidance when missing or corrupt."""
+    folder = data_dir / FOLDER
+    path = folder / file_name(flag, image_size)
+    if not path.exists():
+        raise DatasetNotFoundError(f"{flag} not found: looked for {path}.\n{how_to_get(flag, image_size, folder)}")
+    actual, expected = md5_of(path), expected_md5(flag, image_size)
+    if actual != expected:
+        raise ChecksumError(
+            f"{path} has md5 {actual}, expected {expected} (medmnist INFO). Delete it and download "
+            f"it again.\n{how_to_get(flag, image_size, folder)}"
+        )
+    return path
+
+
+def download(flag: str, data_dir: Path, image_size: int = 28) -> Path:
+    """Fetch the official file with the medmnist package (needs internet), then verify it."""
+    import medmnist
+
+    folder = data_dir / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    dataset_class = getattr(medmnist, INFO[flag]["python_class"])
+    dataset_class(split="test", root=str(folder), download=True, size=image_size)
+    return locate(flag, data_dir, image_size)
+
+
+def load(flag: str, data_dir: Path, *, image_size: int = 28) -> ImageDataset:
+    info = INFO[flag]
+    with np.load(locate(flag, data_dir, image_size)) as arrays:
+        parts = [(split, arrays[f"{split}_images"], arrays[f"{split}_labels"]) for split in ("train", "val", "test")]
+    images = np.concatenate([imgs for _, imgs, _ in parts])
+    if images.ndim == 3:  # grayscale: N x H x W
+        images = images[:, None]
+    else:  # colour: N x H x W x C
+        images = images.transpose(0, 3, 1, 2)
+    labels = np.concatenate([lbls[:, 0] for _, _, lbls in parts]).astype(np.int64)
+    split = np.concatenate([[name] * len(lbls) for name, _, lbls in parts])
+    metadata = pd.DataFrame(
+        {
+            "split": split,
+            "label": labels,
+            "sex": pd.Series([None] * len(labels), dtype=object),
+            "age": np.full(len(labels), np.nan),
+            "group": [f"{flag}-{i}" for i in range(len(labels))],
+        }
+    )
+    class_names = tuple(info["label"][str(i)] for i in range(len(info["label"])))
+    return ImageDataset(flag, np.ascontiguousarray(images), labels, class_names, metadata)

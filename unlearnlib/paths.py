@@ -1,0 +1,66 @@
+"""Where the library reads data and writes caches.
+
+Data is read from a data directory (``UNLEARNLIB_DATA_DIR``, the CLI's ``--data-dir``,
+default ``./data``) that may be read-only; caches go to a separate, writable cache
+directory (``UNLEARNLIB_CACHE_DIR``, default ``./data/cache``). Relative defaults are
+taken from the project root (the folder holding ``pyproject.toml`` and ``notebooks/``),
+so notebooks find the same folders whether run from ``notebooks/`` or from the root.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+DATA_DIR_ENV = "UNLEARNLIB_DATA_DIR"
+CACHE_DIR_ENV = "UNLEARNLIB_CACHE_DIR"
+
+
+def project_root() -> Path:
+    """The repository root above the working directory, else the working directory."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").exists() and (folder / "notebooks").is_dir():
+            return folder
+    return here
+
+
+def figures_dir() -> Path:
+    path = project_root() / "figures"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def data_dir(override: str | os.PathLike | None = None) -> Path:
+    """The data directory: the explicit override, else the environment, else ./data."""
+    if override is not None:
+        return Path(override).expanduser()
+    configured = os.environ.get(DATA_DIR_ENV)
+    return Path(configured).expanduser() if configured else project_root() / "data"
+
+
+def cache_dir(override: str | os.PathLike | None = None) -> Path:
+    """The writable cache directory (created on demand)."""
+    if override is not None:
+        path = Path(override)
+    else:
+        configured = os.environ.get(CACHE_DIR_ENV)
+        path = Path(configured) if configured else project_root() / "data" / "cache"
+    path = path.expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write a file so that a crash leaves either the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

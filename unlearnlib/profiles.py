@@ -1,0 +1,59 @@
+"""Run profiles: the scale of a study run, as plain data.
+
+- ``smoke``: tiny subsets and a couple of epochs, so CI runs every notebook in minutes.
+- ``cpu``: the default, the real data at full size on a 2-core machine.
+- ``gpu``: paper scale (``resnet18`` at 64 px, more epochs and seeds).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .training import TrainConfig
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    model: str
+    image_size: int
+    recipe: TrainConfig
+    seeds: tuple[int, ...] = (0,)
+    max_per_split: int | None = None  # subsample each split to at most this many images
+    split_seed: int = 0
+    notes: str = ""
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        model="resnet_tiny",
+        image_size=28,
+        recipe=TrainConfig(epochs=2, batch_size=64),
+        seeds=(0,),
+        max_per_split=300,
+        notes="for CI and quick checks; numbers mean nothing",
+    ),
+    "cpu": Profile(
+        name="cpu",
+        model="resnet_tiny",
+        image_size=28,
+        recipe=TrainConfig(epochs=30, batch_size=128, lr=0.05),
+        seeds=(0, 1, 2),
+        notes="full data at 28 px; about 30 s per model on 2 cores",
+    ),
+    "gpu": Profile(
+        name="gpu",
+        model="resnet18",
+        image_size=64,
+        recipe=TrainConfig(epochs=50, batch_size=128, lr=0.05),
+        seeds=(0, 1, 2, 3, 4),
+        notes="paper scale; needs a GPU",
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}") from None

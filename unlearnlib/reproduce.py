@@ -1,0 +1,70 @@
+"""Run the study's notebooks in order with papermill, and record what made them."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__
+from .paths import project_root
+from .profiles import get_profile
+
+
+def notebook_paths(names: list[str] | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in order, or just the named ones."""
+    folder = project_root() / "notebooks"
+    found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not names:
+        return found
+    chosen = []
+    for name in names:
+        matches = [p for p in found if p.stem == name or p.name == name or p.stem.startswith(f"{name}_")]
+        if not matches:
+            raise ValueError(f"no notebook {name!r} in {folder}; known: {', '.join(p.stem for p in found)}")
+        chosen.extend(matches)
+    return chosen
+
+
+def reproduce(
+    *, profile: str = "cpu", notebooks: list[str] | None = None, data_dir: str | None = None, output_dir: Path | None = None
+) -> list[Path]:
+    """Execute each notebook with ``profile`` as its parameter; return the executed paths."""
+    import papermill
+
+    get_profile(profile)  # fail early on an unknown profile
+    root = project_root()
+    written = []
+    for path in notebook_paths(notebooks):
+        target = (output_dir / path.name) if output_dir else path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        print(f"[reproduce] {path.name} (profile {profile}) -> {target}", flush=True)
+        papermill.execute_notebook(
+            str(path), str(target), parameters={"profile": profile}, cwd=str(root), kernel_name="python3", progress_bar=False
+        )
+        written.append(target)
+    return written
+
+
+def provenance() -> dict[str, str]:
+    """What made a result: commit, command, library version, machine, time."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=project_root(), capture_output=True, text=True
+        ).stdout.strip()
+        commit += " (with uncommitted changes)" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown (not a git checkout)"
+    return {
+        "commit": commit,
+        "command": os.environ.get("UNLEARNLIB_COMMAND", " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])),
+        "unlearnlib": __version__,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "finished": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }

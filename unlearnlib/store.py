@@ -1,0 +1,67 @@
+"""Trained models cached on disk by their full config, written atomically, loaded safely.
+
+A model file holds its state dict plus plain-data metadata (the config it was made
+from, its training history), and is read back with ``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .data.files import key_of
+from .paths import atomic_write_bytes, cache_dir
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, tuples and paths as JSON-able plain data (for keys and metadata)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"__type__": type(value).__name__, **{f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def config_key(config: Any) -> str:
+    """A stable hash of a config: equal configs, equal keys."""
+    return key_of(json.dumps(plain(config), sort_keys=True))
+
+
+class ModelStore:
+    """Models under ``<cache>/models/<kind>/<key>.pt``."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else cache_dir() / "models"
+
+    def path(self, kind: str, config: Any) -> Path:
+        return self.root / kind / f"{config_key(config)}.pt"
+
+    def save(self, kind: str, config: Any, model: nn.Module, **metadata: Any) -> Path:
+        path = self.path(kind, config)
+        buffer = io.BytesIO()
+        torch.save({"state_dict": model.state_dict(), "config": plain(config), **metadata}, buffer)
+        atomic_write_bytes(path, buffer.getvalue())
+        return path
+
+    def load(self, kind: str, config: Any, model: nn.Module) -> dict[str, Any] | None:
+        """Fill ``model`` from the cache and return the stored metadata, or None if absent.
+
+        A file that cannot be read (truncated, foreign) counts as absent, so it is rebuilt."""
+        path = self.path(kind, config)
+        if not path.exists():
+            return None
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+            model.load_state_dict(payload.pop("state_dict"))
+        except (RuntimeError, EOFError, OSError, KeyError, ValueError):
+            return None
+        return payload

@@ -1,0 +1,193 @@
+"""Deterministic train / evaluate loops over in-memory tensors.
+
+The whole split lives in one float tensor; a batch is an index into it, so the hot loop
+has no per-sample Python. Augmentation is random horizontal and vertical flips, applied
+to whole batches with masks. Same seed, same thread count: same weights and metrics.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training recipe: SGD with momentum, cosine decay after a linear warm-up."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    warmup_epochs: float = 1.0
+    schedule: str = "cosine"  # or "constant"
+    flips: bool = True
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
+            raise ValueError(f"epochs >= 0, batch_size >= 1 and lr > 0 are required; got {self}")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant'; got {self.schedule!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class Tensors:
+    """Normalised images (float32 N x C x H x W in [-1, 1]) and int64 labels."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    @classmethod
+    def from_arrays(cls, images: np.ndarray, labels: np.ndarray) -> "Tensors":
+        x = torch.from_numpy(np.ascontiguousarray(images)).float().div_(127.5).sub_(1.0)
+        return cls(x, torch.tensor(np.asarray(labels), dtype=torch.int64))
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, indices: np.ndarray | torch.Tensor) -> "Tensors":
+        index = torch.as_tensor(indices, dtype=torch.int64)
+        return Tensors(self.x[index], self.y[index])
+
+
+@dataclass
+class TrainHistory:
+    """Per-epoch loss and accuracy, and each sample's correctness per epoch (epochs x N)."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    correct: np.ndarray | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    logits: np.ndarray
+    losses: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def probs(self) -> np.ndarray:
+        return torch.softmax(torch.from_numpy(self.logits), dim=1).numpy()
+
+    @property
+    def preds(self) -> np.ndarray:
+        return self.logits.argmax(axis=1)
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.preds == self.labels).mean()) if len(self.labels) else float("nan")
+
+
+@contextlib.contextmanager
+def deterministic():
+    """Deterministic kernels for the duration (restored afterwards)."""
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(int(seed))
+
+
+def batch_order(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]:
+    """A fresh random permutation of 0..n-1 cut into batches (the last one may be short)."""
+    return list(torch.randperm(n, generator=gen).split(batch_size))
+
+
+def random_flips(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Flip each image horizontally and vertically, each with probability 1/2."""
+    flip = torch.rand(2, len(x), generator=gen) < 0.5
+    x = torch.where(flip[0, :, None, None, None], x.flip(-1), x)
+    return torch.where(flip[1, :, None, None, None], x.flip(-2), x)
+
+
+def device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig, steps_per_epoch: int):
+    """SGD and a per-step learning-rate schedule (linear warm-up, then cosine or constant)."""
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+    total = max(1, config.epochs * steps_per_epoch)
+    warmup = min(total, int(config.warmup_epochs * steps_per_epoch))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if config.schedule == "constant":
+            return 1.0
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def fit(
+    model: nn.Module,
+    data: Tensors,
+    config: TrainConfig,
+    *,
+    seed: int,
+    progress: bool = True,
+    desc: str = "train",
+) -> TrainHistory:
+    """Train ``model`` in place with cross-entropy; return its history."""
+    if len(data) == 0:
+        raise ValueError("cannot train on an empty set")
+    gen = generator(seed)
+    steps = math.ceil(len(data) / config.batch_size)
+    optimizer, scheduler = make_optimizer(model, config, steps)
+    history = TrainHistory(correct=np.zeros((config.epochs, len(data)), dtype=bool))
+    device = device_of(model)
+    start = time.perf_counter()
+    with deterministic():
+        model.train()
+        bar = tqdm(range(config.epochs), desc=desc, disable=not progress, leave=False)
+        for epoch in bar:
+            total_loss = torch.zeros(())
+            correct = torch.zeros(len(data), dtype=torch.bool)
+            for index in batch_order(len(data), config.batch_size, gen):
+                x, y = data.x[index], data.y[index]
+                if config.flips:
+                    x = random_flips(x, gen)
+                logits = model(x.to(device))
+                loss = F.cross_entropy(logits, y.to(device))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                total_loss += loss.detach() * len(index)
+                correct[index] = logits.detach().argmax(1).cpu() == y
+            history.loss.append(total_loss.item() / len(data))
+            history.accuracy.append(correct.float().mean().item())
+            history.correct[epoch] = correct.numpy()
+            bar.set_postfix(loss=f"{history.loss[-1]:.3f}", acc=f"{history.accuracy[-1]:.3f}")
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, data: Tensors, *, batch_size: int = 1024) -> Evaluation:
+    """Per-sample logits and cross-entropy losses in eval mode (the model's mode is restored)."""
+    was_training = model.training
+    model.eval()
+    device = device_of(model)
+    logits = [model(data.x[i : i + batch_size].to(device)).cpu() for i in range(0, len(data), batch_size)]
+    model.train(was_training)
+    logits = torch.cat(logits) if logits else torch.zeros((0, 0))
+    losses = F.cross_entropy(logits, data.y, reduction="none") if len(data) else torch.zeros(0)
+    return Evaluation(logits.numpy(), losses.numpy(), data.y.numpy())
