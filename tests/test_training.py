@@ -58,10 +58,12 @@ def test_model_store_round_trip_and_corrupt_file_counts_as_absent(tmp_path):
     store = ModelStore(tmp_path)
     config = {"model": "resnet_tiny", "seed": 1, "recipe": RECIPE}
     model = create_model("resnet_tiny", num_classes=2, in_chans=1, image_size=16, seed=1)
-    path = store.save("original", config, model, seconds=1.5, loss=[0.5, 0.25])
+    correct = np.array([[True, False], [True, True]])
+    path = store.save("original", config, model, seconds=1.5, loss=[0.5, 0.25], correct=correct)
     fresh = create_model("resnet_tiny", num_classes=2, in_chans=1, image_size=16, seed=2)
     info = store.load("original", config, fresh)
     assert info["seconds"] == 1.5 and info["loss"] == [0.5, 0.25]
+    np.testing.assert_array_equal(info["correct"], correct)
     for a, b in zip(model.state_dict().values(), fresh.state_dict().values()):
         assert torch.equal(a, b)
     assert store.load("original", {**config, "seed": 2}, fresh) is None  # another config, another key

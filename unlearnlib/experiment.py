@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 from torch import nn
 
 from . import __version__
@@ -162,3 +163,25 @@ def run_methods(
             }
         )
     return rows
+
+
+RUN_KEYS = ["dataset", "model", "image_size", "scenario", "forget_size", "seed"]
+GAP_METRICS = ["retain_acc", "forget_acc", "test_acc"]
+
+
+def compare_to_retrain(results: pd.DataFrame, metrics: Sequence[str] = GAP_METRICS) -> pd.DataFrame:
+    """Add ``gap_to_retrain`` (mean absolute difference from the retrained model over
+    ``metrics``) and ``rte`` (run-time efficiency, retrain seconds / method seconds; NaN
+    for the untouched original) to each row, matching rows of the same run."""
+    reference = results[results["method"] == "retrain"].set_index(RUN_KEYS)
+    if reference.index.has_duplicates:
+        raise ValueError("more than one retrain row per run")
+    aligned = reference.reindex(results.set_index(RUN_KEYS).index)
+    if aligned["seconds"].isna().any():
+        raise ValueError("every run needs a retrain row to compare with; add 'retrain' to the methods")
+    out = results.copy()
+    out["gap_to_retrain"] = np.abs(results[list(metrics)].to_numpy() - aligned[list(metrics)].to_numpy()).mean(axis=1)
+    with np.errstate(divide="ignore"):  # the original takes no time
+        rte = aligned["seconds"].to_numpy() / results["seconds"].to_numpy()
+    out["rte"] = np.where(results["method"] == "original", np.nan, rte)
+    return out

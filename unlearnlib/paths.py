@@ -25,8 +25,13 @@ def project_root() -> Path:
     return here
 
 
+FIGURES_DIR_ENV = "UNLEARNLIB_FIGURES_DIR"
+
+
 def figures_dir() -> Path:
-    path = project_root() / "figures"
+    """Where notebooks write figures and tables: ``UNLEARNLIB_FIGURES_DIR``, else ./figures."""
+    configured = os.environ.get(FIGURES_DIR_ENV)
+    path = Path(configured).expanduser() if configured else project_root() / "figures"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -37,9 +37,9 @@ PROFILES: dict[str, Profile] = {
         name="cpu",
         model="resnet_tiny",
         image_size=28,
-        recipe=TrainConfig(epochs=30, batch_size=128, lr=0.05),
+        recipe=TrainConfig(epochs=30, batch_size=64, lr=0.1),
         seeds=(0, 1, 2),
-        notes="full data at 28 px; about 30 s per model on 2 cores",
+        notes="full data at 28 px; about 35 s per model on 2 cores (benchmarks/choose_cpu_model.py)",
     ),
     "gpu": Profile(
         name="gpu",

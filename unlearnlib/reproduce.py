@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
-from .paths import project_root
+from .paths import FIGURES_DIR_ENV, project_root
 from .profiles import get_profile
 
 
@@ -31,11 +31,16 @@ def notebook_paths(names: list[str] | None = None) -> list[Path]:
 def reproduce(
     *, profile: str = "cpu", notebooks: list[str] | None = None, data_dir: str | None = None, output_dir: Path | None = None
 ) -> list[Path]:
-    """Execute each notebook with ``profile`` as its parameter; return the executed paths."""
+    """Execute each notebook with ``profile`` as its parameter; return the executed paths.
+
+    With ``output_dir``, the executed notebooks go there and their figures and tables to
+    ``output_dir/figures``, leaving the committed ones alone."""
     import papermill
 
     get_profile(profile)  # fail early on an unknown profile
     root = project_root()
+    if output_dir is not None:
+        os.environ[FIGURES_DIR_ENV] = str(Path(output_dir).resolve() / "figures")
     written = []
     for path in notebook_paths(notebooks):
         target = (output_dir / path.name) if output_dir else path

@@ -8,9 +8,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -48,7 +50,9 @@ class ModelStore:
     def save(self, kind: str, config: Any, model: nn.Module, **metadata: Any) -> Path:
         path = self.path(kind, config)
         buffer = io.BytesIO()
-        torch.save({"state_dict": model.state_dict(), "config": plain(config), **metadata}, buffer)
+        # numpy arrays travel as tensors: weights-only loading accepts nothing else
+        arrays = {k: torch.from_numpy(v) for k, v in metadata.items() if isinstance(v, np.ndarray)}
+        torch.save({"state_dict": model.state_dict(), "config": plain(config), **metadata, **arrays}, buffer)
         atomic_write_bytes(path, buffer.getvalue())
         return path
 
@@ -62,6 +66,6 @@ class ModelStore:
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
             model.load_state_dict(payload.pop("state_dict"))
-        except (RuntimeError, EOFError, OSError, KeyError, ValueError):
+        except (RuntimeError, EOFError, OSError, KeyError, ValueError, pickle.UnpicklingError):
             return None
-        return payload
+        return {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in payload.items()}

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the plain bar: renders in terminals and in executed notebooks alike
 
 
 @dataclass(frozen=True)
