@@ -31,6 +31,7 @@ def task(synthetic):
         val=tensors.subset(synthetic.split_indices("val")),
         recipe=RECIPE,
         make_model=make_model,
+        num_classes=synthetic.num_classes,
     )
 
 

@@ -92,6 +92,7 @@ def _task(spec: OriginalSpec, data: StudyData, original: nn.Module, forget_split
         val=data.tensors.subset(data.split("val")),
         recipe=spec.recipe,
         make_model=model_factory(spec, data.dataset),
+        num_classes=data.dataset.num_classes,
     )
 
 

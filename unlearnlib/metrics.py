@@ -1,7 +1,13 @@
-"""Pure metric functions: arrays in, numbers out."""
+"""Pure metric functions: arrays in, numbers out.
+
+Utility, fairness and cost metrics; the membership-inference attacks and the forgetting-quality
+score are in :mod:`unlearnlib.attacks`."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
+import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 
@@ -30,3 +36,60 @@ def macro_auc(labels: np.ndarray, probs: np.ndarray) -> float:
     if len(present) < probs.shape[1]:  # score only the classes that occur
         probs = probs[:, present] / probs[:, present].sum(axis=1, keepdims=True)
     return float(roc_auc_score(labels, probs, multi_class="ovr", average="macro", labels=present))
+
+
+def _is_missing(value) -> bool:
+    """None, NaN and pandas' NA count as a missing group."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # array-like values are not a group label
+        return False
+
+
+def group_accuracies(
+    labels: np.ndarray, preds: np.ndarray, groups: Sequence, values: Sequence | None = None
+) -> dict[str, float]:
+    """Accuracy and balanced accuracy within each group (e.g. sex), for the fairness analysis.
+
+    Returns ``{f"{g}_acc": ..., f"{g}_bacc": ...}`` for each group value ``g``: by default the
+    distinct non-missing values of ``groups`` (sorted); pass ``values`` (e.g. ``("male",
+    "female")``) to always report the same keys. Samples whose group is missing (None/NaN) are
+    skipped; a group with no samples gives NaN, not an error."""
+    labels, preds = np.asarray(labels), np.asarray(preds)
+    groups = np.asarray(groups, dtype=object)
+    if not (len(labels) == len(preds) == len(groups)):
+        raise ValueError(
+            f"labels, preds and groups must have the same length; got {len(labels)}, {len(preds)} and {len(groups)}"
+        )
+    present = np.array([not _is_missing(g) for g in groups], dtype=bool)
+    if values is None:
+        values = sorted({g for g in groups[present]}, key=str)
+    out: dict[str, float] = {}
+    for value in values:
+        mask = present & np.array([g == value for g in groups], dtype=bool)
+        out[f"{value}_acc"] = accuracy(labels[mask], preds[mask])
+        out[f"{value}_bacc"] = balanced_accuracy(labels[mask], preds[mask])
+    return out
+
+
+def run_time_efficiency(retrain_seconds: float, method_seconds: float) -> float:
+    """Run-time efficiency (Nasirigerdeh et al. 2024): RTE = t_retrain / t_method.
+
+    Above 1 the method is faster than retraining from scratch."""
+    if not np.isfinite(method_seconds) or method_seconds <= 0:
+        raise ValueError(f"method_seconds must be a positive, finite time; got {method_seconds!r}")
+    if not np.isfinite(retrain_seconds) or retrain_seconds < 0:
+        raise ValueError(f"retrain_seconds must be a non-negative, finite time; got {retrain_seconds!r}")
+    return float(retrain_seconds / method_seconds)
+
+
+def average_gap(method: Mapping[str, float], retrain: Mapping[str, float], keys: Sequence[str]) -> float:
+    """Average gap to the retrained model (Nasirigerdeh et al. 2024; "Avg. Gap" in SalUn):
+    mean over ``keys`` of |method[k] - retrain[k]|. NaN values propagate."""
+    keys = list(keys)
+    if not keys:
+        raise ValueError("keys is empty; name the metrics to compare, e.g. ['retain_acc', 'forget_acc', 'test_acc']")
+    missing = [k for k in keys if k not in method or k not in retrain]
+    if missing:
+        raise KeyError(f"metrics {missing} missing from the method or the retrain results; both have to contain all of {keys}")
+    return float(np.mean([abs(float(method[k]) - float(retrain[k])) for k in keys]))

@@ -3,7 +3,10 @@
 >>> from unlearnlib.algorithms import available, unlearn
 """
 # Registration happens on import; this order is the order `available()` lists.
-from . import original, retrain, finetune  # noqa: F401, I001
+from . import (  # noqa: F401, I001
+    original, retrain, finetune, gradient_ascent, neggrad_plus, random_label, l1_sparse, salun, scrub,
+    bad_teacher, ssd, fisher, boundary_shrink,
+)
 from .base import (
     Hyperparameters,
     Method,

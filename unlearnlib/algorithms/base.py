@@ -25,6 +25,7 @@ class UnlearningTask:
     val: Tensors
     recipe: TrainConfig
     make_model: Callable[[int], nn.Module]
+    num_classes: int
 
 
 @dataclass(frozen=True)
