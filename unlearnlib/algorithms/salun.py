@@ -42,9 +42,10 @@ def saliency_mask(model, forget, share: float, batch_size: int = 256) -> list[to
     magnitudes = [p.grad.abs() for p in model.parameters()]
     flat = torch.cat([m.flatten() for m in magnitudes])
     keep = max(1, int(round(share * flat.numel())))
-    threshold = torch.topk(flat, keep, sorted=True).values[-1]
+    chosen = torch.zeros_like(flat)
+    chosen[torch.topk(flat, keep).indices] = 1.0  # exactly `keep` weights, even among ties (zero gradients)
     model.zero_grad(set_to_none=True)
-    return [(m >= threshold).to(m.dtype) for m in magnitudes]
+    return [c.view_as(m) for c, m in zip(chosen.split([m.numel() for m in magnitudes]), magnitudes)]
 
 
 @register("salun", hyperparameters=SalUnHyperparameters, summary="random labels on the most forget-salient weights (SalUn)")
