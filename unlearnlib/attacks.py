@@ -234,7 +234,9 @@ def _example_epsilon(pos: np.ndarray, neg: np.ndarray, delta: float) -> float:
     return min(eps, EPSILON_CAP)
 
 
-def per_example_epsilon(unlearned_stats: np.ndarray, retrained_stats: np.ndarray, *, delta: float = DELTA) -> np.ndarray:
+def per_example_epsilon(
+    unlearned_stats: np.ndarray, retrained_stats: np.ndarray, *, delta: float = DELTA
+) -> np.ndarray:
     """Per-forget-example epsilon of the NeurIPS 2023 unlearning challenge, shape (n_forget,).
 
     ``unlearned_stats`` and ``retrained_stats`` are (N, n_forget): a statistic of each forget
@@ -284,7 +286,9 @@ def epsilon_score(eps: np.ndarray, *, n_models: int) -> np.ndarray:
         raise ValueError(f"epsilons must be non-negative numbers, not NaN; got {eps[np.isnan(eps) | (eps < 0)][:5]}")
     n_bins = n_epsilon_bins(n_models)
     if n_bins == 0:
-        raise ValueError(f"with N = {n_models} models there is no epsilon bin to score (ceil(log(N - 1)) = 0); use N >= 3")
+        raise ValueError(
+            f"with N = {n_models} models there is no epsilon bin to score (ceil(log(N - 1)) = 0); use N >= 3"
+        )
     k = np.floor(np.minimum(eps, EPSILON_CAP) / BUCKET_WIDTH)
     return np.where(k < n_bins, 2.0 ** -np.minimum(k, n_bins), 0.0)
 

@@ -91,5 +91,7 @@ def average_gap(method: Mapping[str, float], retrain: Mapping[str, float], keys:
         raise ValueError("keys is empty; name the metrics to compare, e.g. ['retain_acc', 'forget_acc', 'test_acc']")
     missing = [k for k in keys if k not in method or k not in retrain]
     if missing:
-        raise KeyError(f"metrics {missing} missing from the method or the retrain results; both have to contain all of {keys}")
+        raise KeyError(
+            f"metrics {missing} missing from the method or the retrain results; both have to contain all of {keys}"
+        )
     return float(np.mean([abs(float(method[k]) - float(retrain[k])) for k in keys]))
