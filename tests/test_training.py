@@ -48,7 +48,7 @@ def test_evaluation_returns_per_sample_logits_and_losses(synthetic):
 
 def test_flips_only_mirror_images():
     x = torch.arange(2 * 1 * 3 * 3, dtype=torch.float32).reshape(2, 1, 3, 3)
-    flipped = random_flips(x, torch.Generator().manual_seed(0))
+    flipped = random_flips(x.clone(), torch.Generator().manual_seed(0))
     variants = [x, x.flip(-1), x.flip(-2), x.flip(-1).flip(-2)]
     for i in range(2):
         assert any(torch.equal(flipped[i], v[i]) for v in variants)
