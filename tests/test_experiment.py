@@ -1,28 +1,87 @@
-"""Experiment helpers: comparison with the retrained model."""
+"""Experiment records, caching, resuming, and the grid on Dask."""
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from unlearnlib.experiment import compare_to_retrain
+import unlearnlib.experiment as experiment
+from unlearnlib.experiment import ExperimentSpec, OriginalSpec, ResultStore, run_experiment
+from unlearnlib.grid import expand_grid, run_grid
+from unlearnlib.profiles import Profile
+from unlearnlib.store import ModelStore
+from unlearnlib.training import TrainConfig
+
+PROFILE = Profile(name="unit", model="resnet_tiny", image_size=16, recipe=TrainConfig(epochs=2, batch_size=32), seeds=(0,))
+ORIGINAL = OriginalSpec.from_profile(PROFILE, "synthetic", 0)
+RUN_TIME_COLUMNS = ["seconds", "retrain_seconds", "rte", "eval_seconds", "finished_utc"]
 
 
-def _rows(method, retain, forget, test, seconds, seed=0):
-    return {"dataset": "d", "model": "m", "image_size": 28, "scenario": "s", "forget_size": 10, "seed": seed,
-            "method": method, "retain_acc": retain, "forget_acc": forget, "test_acc": test, "seconds": seconds}
+def _spec(method, **hp):
+    return ExperimentSpec.build(ORIGINAL, "random", method, hyperparameters=hp, fraction=0.1)
 
 
-def test_gap_and_rte_are_measured_against_the_same_runs_retrain():
-    table = pd.DataFrame([
-        _rows("retrain", 0.9, 0.8, 0.7, 100.0), _rows("finetune", 0.95, 0.9, 0.7, 10.0), _rows("original", 1.0, 1.0, 0.7, 0.0),
-        _rows("retrain", 0.5, 0.5, 0.5, 50.0, seed=1), _rows("finetune", 0.5, 0.8, 0.5, 25.0, seed=1),
-    ])
-    out = compare_to_retrain(table)
-    assert out["gap_to_retrain"].tolist() == pytest.approx([0, 0.05, (0.1 + 0.2) / 3, 0, 0.1])
-    assert out["rte"].tolist()[:2] == [1.0, 10.0] and np.isnan(out["rte"][2]) and out["rte"][4] == 2.0
+def _stores(tmp_path):
+    return {"models": ModelStore(tmp_path / "models"), "results": ResultStore(tmp_path / "results")}
 
 
-def test_missing_retrain_is_an_error():
-    with pytest.raises(ValueError, match="add 'retrain'"):
-        compare_to_retrain(pd.DataFrame([_rows("finetune", 0.9, 0.9, 0.9, 1.0)]))
+def test_record_has_metrics_retrain_reference_gaps_and_provenance(tmp_path):
+    record = run_experiment(_spec("finetune", epochs=1), **_stores(tmp_path))
+    for key in ("retain_acc", "forget_acc", "val_acc", "test_acc", "test_auc", "forget_male_acc", "test_female_acc",
+                "mia_efficacy", "loss_attack", "retrain_forget_acc", "gap_test_acc", "avg_gap", "rte", "spec", "unlearnlib_version"):
+        assert key in record, key
+    assert record["gap_forget_acc"] == pytest.approx(abs(record["forget_acc"] - record["retrain_forget_acc"]))
+    assert record["rte"] == pytest.approx(record["retrain_seconds"] / record["seconds"])
+    assert json.loads(record["hyperparameters"])["epochs"] == 1
+    retrain = run_experiment(_spec("retrain"), **_stores(tmp_path))
+    assert retrain["forget_acc"] == record["retrain_forget_acc"] and retrain["avg_gap"] == 0
+
+
+def test_cached_records_and_models_are_reused(tmp_path, monkeypatch):
+    first = run_experiment(_spec("gradient_ascent"), **_stores(tmp_path))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a cached result was computed again")
+
+    monkeypatch.setattr(experiment, "unlearn", no_training)
+    monkeypatch.setattr(experiment, "fit", no_training)
+    assert run_experiment(_spec("gradient_ascent"), **_stores(tmp_path)) == first
+
+
+def test_unknown_method_fails_before_any_training(tmp_path):
+    with pytest.raises(KeyError, match="unknown unlearning method 'forgetall'"):
+        run_experiment(_spec("forgetall"), **_stores(tmp_path))
+
+
+def test_interrupted_grid_resumes_without_redoing_or_duplicating(tmp_path, monkeypatch):
+    specs = expand_grid(PROFILE, datasets=["synthetic"], scenarios=[("random", {"fraction": 0.1})],
+                        methods=["original", "finetune", "gradient_ascent"], hyperparameters={"finetune": {"epochs": 1}})
+    assert [s.method for s in specs] == ["retrain", "original", "finetune", "gradient_ascent"]
+    full = run_grid(specs, cache_root=tmp_path, progress=False)
+    results = ResultStore(tmp_path / "results")
+    # An interruption: one record never written, another left truncated, a temporary file behind.
+    results.path(specs[2]).unlink()
+    results.path(specs[3]).write_text(results.path(specs[3]).read_text()[:50])
+    (tmp_path / "results" / ".stray.json.tmp").write_text("{")
+    ran = []
+    real = experiment.unlearn
+    monkeypatch.setattr(experiment, "unlearn", lambda name, *a, **k: ran.append(name) or real(name, *a, **k))
+    again = run_grid(specs, cache_root=tmp_path, progress=False)
+    assert sorted(ran) == ["finetune", "gradient_ascent"]
+    assert len(again) == len(specs) and again["spec_key"].is_unique
+    pd.testing.assert_frame_equal(again.drop(columns=RUN_TIME_COLUMNS), full.drop(columns=RUN_TIME_COLUMNS))
+
+
+@pytest.mark.slow
+def test_dask_grid_gives_the_same_records_as_the_local_run(tmp_path):
+    from dask.distributed import Client, LocalCluster
+
+    specs = expand_grid(PROFILE, datasets=["synthetic"], scenarios=[("random", {"fraction": 0.1}), ("patient", {"fraction": 0.1})],
+                        methods=["finetune", "ssd"], hyperparameters={"finetune": {"epochs": 1}})
+    local = run_grid(specs, cache_root=tmp_path / "local", progress=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        distributed = run_grid(specs, client=client, cache_root=tmp_path / "dask", progress=False)
+    pd.testing.assert_frame_equal(local.drop(columns=RUN_TIME_COLUMNS), distributed.drop(columns=RUN_TIME_COLUMNS))
+    assert np.isfinite(distributed["forget_acc"]).all()

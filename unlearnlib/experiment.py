@@ -1,28 +1,40 @@
-"""From a profile and a forget request to tidy result rows.
+"""One experiment spec -> one tidy result record, with everything cached.
 
-The original model is trained once per (dataset, model, recipe, seed) and cached; the
-retrained model is cached per forget set, so every method is compared with the same one.
+An ``ExperimentSpec`` names the original model (``OriginalSpec``), a forget-set scenario
+and its parameters, an unlearning method and its hyper-parameter overrides. The
+original model is trained once per ``OriginalSpec``; the retrained model once per forget
+set; each record once per spec. Models and records are written atomically, so a run
+killed at any moment leaves nothing half-written and a rerun only computes what is missing.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
-import pandas as pd
 from torch import nn
 
 from . import __version__
-from .algorithms import UnlearningTask, get_method, unlearn
+from .algorithms import Hyperparameters, UnlearningTask, get_method, unlearn
+from .attacks import loss_attack, mia_efficacy
 from .data import ImageDataset, load_dataset
 from .data.files import key_of
-from .metrics import accuracy, balanced_accuracy, macro_auc
+from .metrics import accuracy, average_gap, balanced_accuracy, group_accuracies, macro_auc, run_time_efficiency
 from .models import create_model
+from .paths import atomic_write_bytes, cache_dir
 from .profiles import Profile
-from .scenarios import ForgetSplit
-from .store import ModelStore, plain
-from .training import Tensors, TrainConfig, evaluate, fit
+from .scenarios import ForgetSplit, difficulty_scores, make_scenario
+from .store import ModelStore, config_key, plain
+from .training import Evaluation, Tensors, TrainConfig, evaluate, fit
+
+SPLIT_NAMES = ("retain", "forget", "val", "test")
+GAP_METRICS = ("retain_acc", "forget_acc", "test_acc", "mia_efficacy")  # the average gap, as in SalUn
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,35 @@ class OriginalSpec:
     @classmethod
     def from_profile(cls, profile: Profile, dataset: str, seed: int) -> "OriginalSpec":
         return cls(dataset, profile.image_size, profile.split_seed, profile.max_per_split, profile.model, profile.recipe, seed)
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """One cell of the study's grid. Parameters are (name, value) pairs so the spec stays hashable."""
+
+    original: OriginalSpec
+    scenario: str
+    scenario_params: tuple[tuple[str, Any], ...]
+    method: str
+    hyperparameters: tuple[tuple[str, Any], ...] = ()  # overrides of the method's defaults
+
+    @classmethod
+    def build(cls, original: OriginalSpec, scenario: str, method: str, *, hyperparameters=None, **scenario_params) -> "ExperimentSpec":
+        return cls(original, scenario, tuple(sorted(scenario_params.items())), method, tuple(sorted((hyperparameters or {}).items())))
+
+    @property
+    def seed(self) -> int:
+        return self.original.seed
+
+    def method_hyperparameters(self) -> Hyperparameters:
+        return get_method(self.method).hyperparameters(**dict(self.hyperparameters))
+
+    def retrain_spec(self) -> "ExperimentSpec":
+        return dataclasses.replace(self, method="retrain", hyperparameters=())
+
+    def label(self) -> str:
+        params = ", ".join(f"{k}={v}" for k, v in self.scenario_params)
+        return f"{self.original.dataset} seed {self.seed} {self.scenario}({params}) {self.method}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,9 +103,7 @@ def load_study_data(spec: OriginalSpec, *, data_dir: str | os.PathLike | None = 
 
 def model_factory(spec: OriginalSpec, dataset: ImageDataset) -> Callable[[int], nn.Module]:
     def make(seed: int) -> nn.Module:
-        return create_model(
-            spec.model, num_classes=dataset.num_classes, in_chans=dataset.in_chans, image_size=spec.image_size, seed=seed
-        )
+        return create_model(spec.model, num_classes=dataset.num_classes, in_chans=dataset.in_chans, image_size=spec.image_size, seed=seed)
 
     return make
 
@@ -72,8 +111,9 @@ def model_factory(spec: OriginalSpec, dataset: ImageDataset) -> Callable[[int], 
 def original_model(spec: OriginalSpec, data: StudyData, *, store: ModelStore | None = None, progress: bool = True):
     """The original model trained on the whole training split (cached); returns (model, info).
 
-    ``info`` holds the training history: per-epoch loss and accuracy, per-sample
-    correctness per epoch (epochs x N_train), and the training seconds."""
+    ``info`` holds the training history: per-epoch ``loss`` and ``accuracy``, ``correct``
+    (per-sample correctness per epoch, epochs x N_train, in training-split order) and
+    ``seconds``."""
     store = store or ModelStore()
     model = model_factory(spec, data.dataset)(spec.seed)
     info = store.load("original", spec, model)
@@ -84,11 +124,25 @@ def original_model(spec: OriginalSpec, data: StudyData, *, store: ModelStore | N
     return model, info
 
 
-def _task(spec: OriginalSpec, data: StudyData, original: nn.Module, forget_split: ForgetSplit) -> UnlearningTask:
+def original_difficulty(spec: OriginalSpec, data: StudyData, *, store: ModelStore | None = None):
+    """Per-training-sample difficulty from the original model: final loss and learning speed."""
+    model, info = original_model(spec, data, store=store)
+    final = evaluate(model, data.tensors.subset(data.split("train")))
+    return difficulty_scores(final.losses, info["correct"])
+
+
+def forget_split(spec: ExperimentSpec, data: StudyData, *, store: ModelStore | None = None) -> ForgetSplit:
+    params = dict(spec.scenario_params)
+    if spec.scenario == "difficulty":
+        params["scores"] = original_difficulty(spec.original, data, store=store)
+    return make_scenario(spec.scenario, data.dataset, seed=spec.seed, **params)
+
+
+def unlearning_task(spec: OriginalSpec, data: StudyData, original: nn.Module, split: ForgetSplit) -> UnlearningTask:
     return UnlearningTask(
         original=original,
-        retain=data.tensors.subset(forget_split.retain),
-        forget=data.tensors.subset(forget_split.forget),
+        retain=data.tensors.subset(split.retain),
+        forget=data.tensors.subset(split.forget),
         val=data.tensors.subset(data.split("val")),
         recipe=spec.recipe,
         make_model=model_factory(spec, data.dataset),
@@ -96,93 +150,126 @@ def _task(spec: OriginalSpec, data: StudyData, original: nn.Module, forget_split
     )
 
 
-def split_metrics(model: nn.Module, data: StudyData, splits: dict[str, np.ndarray]) -> dict[str, float]:
-    """Accuracy and balanced accuracy on each named index set, AUC on test."""
+# ----------------------------------------------------------------------------- metrics
+
+
+def evaluate_splits(model: nn.Module, data: StudyData, split: ForgetSplit) -> tuple[dict[str, Evaluation], dict[str, np.ndarray]]:
+    """Per-sample evaluations on retain, forget, val and test, and the indices of each."""
+    indices = {"retain": split.retain, "forget": split.forget, "val": data.split("val"), "test": data.split("test")}
+    return {name: evaluate(model, data.tensors.subset(index)) for name, index in indices.items()}, indices
+
+
+def model_metrics(model: nn.Module, data: StudyData, split: ForgetSplit, *, seed: int) -> dict[str, float]:
+    """Every per-model metric of the study: accuracies per split (and per sex where the
+    dataset records it), test AUC, and the two membership-inference attacks."""
+    results, indices = evaluate_splits(model, data, split)
     row: dict[str, float] = {}
-    for name, indices in splits.items():
-        result = evaluate(model, data.tensors.subset(indices))
+    for name, result in results.items():
         row[f"{name}_acc"] = accuracy(result.labels, result.preds)
         row[f"{name}_bacc"] = balanced_accuracy(result.labels, result.preds)
-        if name == "test":
-            row["test_auc"] = macro_auc(result.labels, result.probs)
+    row["test_auc"] = macro_auc(results["test"].labels, results["test"].probs)
+    if data.dataset.has_sex:
+        sex = data.dataset.metadata["sex"].to_numpy()
+        for name in ("forget", "test"):
+            result = results[name]
+            groups = group_accuracies(result.labels, result.preds, sex[indices[name]], values=("male", "female"))
+            row.update({f"{name}_{key}": value for key, value in groups.items()})
+    retain, test, forget = results["retain"], results["test"], results["forget"]
+    row["mia_efficacy"] = mia_efficacy(retain.logits, retain.labels, test.logits, test.labels, forget.logits, forget.labels, seed=seed)
+    row["loss_attack"] = loss_attack(forget.losses, test.losses, seed=seed) if len(forget.losses) >= 10 else float("nan")
     return row
 
 
-def _unlearned(name: str, task: UnlearningTask, spec: OriginalSpec, forget_split: ForgetSplit, store: ModelStore, progress: bool):
-    """The method's model and wall time; the retrained model comes from the cache when it can."""
-    if name != "retrain":
-        result = unlearn(name, task, seed=spec.seed, progress=progress)
+# ----------------------------------------------------------------------------- records
+
+
+class ResultStore:
+    """One JSON record per spec under ``<cache>/results/<key>.json``, written atomically."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else cache_dir() / "results"
+
+    def path(self, spec: ExperimentSpec) -> Path:
+        return self.root / f"{config_key(spec)}.json"
+
+    def load(self, spec: ExperimentSpec) -> dict | None:
+        try:
+            return json.loads(self.path(spec).read_text())
+        except (OSError, ValueError):  # absent or unreadable: compute it (again)
+            return None
+
+    def save(self, spec: ExperimentSpec, record: dict) -> None:
+        atomic_write_bytes(self.path(spec), json.dumps(record, default=float, indent=1).encode())
+
+    def __contains__(self, spec: ExperimentSpec) -> bool:
+        return self.load(spec) is not None
+
+
+def _unlearned_model(spec: ExperimentSpec, task: UnlearningTask, split: ForgetSplit, store: ModelStore, progress: bool):
+    """The method's model and wall time; the retrained model is cached per forget set."""
+    if spec.method != "retrain":
+        result = unlearn(spec.method, task, spec.method_hyperparameters(), seed=spec.seed, progress=progress)
         return result.model, result.seconds
-    config = {"original": spec, "forget": key_of(forget_split.forget.tolist())}
+    config = {"original": spec.original, "forget": key_of(split.forget.tolist()), "hyperparameters": spec.hyperparameters}
     model = task.make_model(spec.seed)
     cached = store.load("retrain", config, model)
     if cached is not None:
         return model, cached["seconds"]
-    result = unlearn(name, task, seed=spec.seed, progress=progress)
+    result = unlearn("retrain", task, spec.method_hyperparameters(), seed=spec.seed, progress=progress)
     store.save("retrain", config, result.model, seconds=result.seconds)
     return result.model, result.seconds
 
 
-def run_methods(
-    spec: OriginalSpec,
-    data: StudyData,
-    forget_split: ForgetSplit,
-    methods: Sequence[str],
+def run_experiment(
+    spec: ExperimentSpec,
     *,
-    scenario: str,
-    store: ModelStore | None = None,
-    progress: bool = True,
-) -> list[dict]:
-    """One tidy row per method: accuracies on retain / forget / val / test, wall time, config.
-
-    The retrained model is cached per (original spec, forget set), since every method is
-    measured against it; the other methods run each time."""
-    for name in methods:
-        get_method(name)  # fail on an unknown name before any training
-    store = store or ModelStore()
-    original, _ = original_model(spec, data, store=store, progress=progress)
-    task = _task(spec, data, original, forget_split)
-    splits = {"retain": forget_split.retain, "forget": forget_split.forget, "val": data.split("val"), "test": data.split("test")}
-    rows = []
-    for name in methods:
-        result_model, seconds = _unlearned(name, task, spec, forget_split, store, progress)
-        rows.append(
-            {
-                "dataset": spec.dataset,
-                "model": spec.model,
-                "image_size": spec.image_size,
-                "scenario": scenario,
-                "forget_size": len(forget_split.forget),
-                "forget_fraction": len(forget_split.forget) / (len(forget_split.forget) + len(forget_split.retain)),
-                "method": name,
-                "seed": spec.seed,
-                "seconds": seconds,
-                **split_metrics(result_model, data, splits),
-                "hyperparameters": str(plain(get_method(name).hyperparameters())),
-                "spec": str(plain(spec)),
-                "version": __version__,
-            }
-        )
-    return rows
-
-
-RUN_KEYS = ["dataset", "model", "image_size", "scenario", "forget_size", "seed"]
-GAP_METRICS = ["retain_acc", "forget_acc", "test_acc"]
-
-
-def compare_to_retrain(results: pd.DataFrame, metrics: Sequence[str] = GAP_METRICS) -> pd.DataFrame:
-    """Add ``gap_to_retrain`` (mean absolute difference from the retrained model over
-    ``metrics``) and ``rte`` (run-time efficiency, retrain seconds / method seconds; NaN
-    for the untouched original) to each row, matching rows of the same run."""
-    reference = results[results["method"] == "retrain"].set_index(RUN_KEYS)
-    if reference.index.has_duplicates:
-        raise ValueError("more than one retrain row per run")
-    aligned = reference.reindex(results.set_index(RUN_KEYS).index)
-    if aligned["seconds"].isna().any():
-        raise ValueError("every run needs a retrain row to compare with; add 'retrain' to the methods")
-    out = results.copy()
-    out["gap_to_retrain"] = np.abs(results[list(metrics)].to_numpy() - aligned[list(metrics)].to_numpy()).mean(axis=1)
-    with np.errstate(divide="ignore"):  # the original takes no time
-        rte = aligned["seconds"].to_numpy() / results["seconds"].to_numpy()
-    out["rte"] = np.where(results["method"] == "original", np.nan, rte)
-    return out
+    data: StudyData | None = None,
+    models: ModelStore | None = None,
+    results: ResultStore | None = None,
+    progress: bool = False,
+) -> dict:
+    """The tidy record of one spec: its metrics, the retrained model's beside them, gaps,
+    timings, the full spec and the library version. Cached: a second call reads the record."""
+    results = results or ResultStore()
+    cached = results.load(spec)
+    if cached is not None:
+        return cached
+    models = models or ModelStore()
+    get_method(spec.method)  # fail on an unknown name before any training
+    data = data or load_study_data(spec.original)
+    original, _ = original_model(spec.original, data, store=models, progress=progress)
+    split = forget_split(spec, data, store=models)
+    started = time.perf_counter()
+    model, seconds = _unlearned_model(spec, unlearning_task(spec.original, data, original, split), split, models, progress)
+    metrics = model_metrics(model, data, split, seed=spec.seed)
+    if spec.method == "retrain":
+        reference = {**metrics, "seconds": seconds}
+    else:
+        reference = run_experiment(spec.retrain_spec(), data=data, models=models, results=results, progress=progress)
+    record = {
+        "dataset": spec.original.dataset,
+        "model": spec.original.model,
+        "image_size": spec.original.image_size,
+        "seed": spec.seed,
+        "scenario": spec.scenario,
+        **{f"scenario_{k}": v for k, v in spec.scenario_params},
+        "scenario_description": split.description,
+        "forget_size": len(split.forget),
+        "forget_fraction": len(split.forget) / (len(split.forget) + len(split.retain)),
+        "method": spec.method,
+        "hyperparameters": json.dumps(plain(spec.method_hyperparameters().as_dict())),
+        "seconds": seconds,
+        **metrics,
+        **{f"retrain_{k}": reference[k] for k in metrics},
+        **{f"gap_{k}": abs(metrics[k] - reference[k]) for k in metrics},
+        "avg_gap": average_gap(metrics, reference, GAP_METRICS),
+        "retrain_seconds": reference["seconds"],
+        "rte": run_time_efficiency(reference["seconds"], seconds) if spec.method != "original" else float("nan"),
+        "eval_seconds": time.perf_counter() - started - seconds,
+        "spec": json.dumps(plain(spec)),
+        "spec_key": config_key(spec),
+        "unlearnlib_version": __version__,
+        "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    results.save(spec, record)
+    return record

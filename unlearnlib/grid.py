@@ -1,0 +1,142 @@
+"""Grids of experiments: expand, run what is missing (locally or on Dask), collect a table.
+
+Every record is cached as it finishes (``experiment.ResultStore``), so an interrupted
+grid resumes where it stopped: finished runs are read back, the interrupted one is redone.
+The same grid runs unchanged on a Dask cluster, local or on SLURM (``slurm_client``).
+"""
+from __future__ import annotations
+
+import functools
+import io
+import itertools
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from .algorithms import available, get_method
+from .experiment import ExperimentSpec, OriginalSpec, ResultStore, load_study_data, original_model, run_experiment
+from .paths import atomic_write_bytes
+from .profiles import Profile
+from .store import ModelStore
+
+
+def expand_grid(
+    profile: Profile,
+    *,
+    datasets: Sequence[str],
+    scenarios: Sequence[tuple[str, dict[str, Any]]],
+    methods: Sequence[str] | str = "all",
+    seeds: Sequence[int] | None = None,
+    hyperparameters: dict[str, dict[str, Any]] | None = None,
+) -> list[ExperimentSpec]:
+    """Every (dataset, seed, scenario, method) combination as a spec; ``retrain`` is always
+    included, since every method is measured against it."""
+    methods = list(available()) if methods == "all" else list(methods)
+    for method in methods:
+        get_method(method)
+    if "retrain" not in methods:
+        methods.insert(0, "retrain")
+    seeds = list(profile.seeds if seeds is None else seeds)
+    hyperparameters = hyperparameters or {}
+    return [
+        ExperimentSpec.build(OriginalSpec.from_profile(profile, dataset, seed), name, method, hyperparameters=hyperparameters.get(method), **params)
+        for dataset, seed, (name, params), method in itertools.product(datasets, seeds, scenarios, methods)
+    ]
+
+
+@functools.lru_cache(maxsize=4)
+def _study_data(original: OriginalSpec):
+    return load_study_data(original)
+
+
+def _use_threads(threads: int | None) -> None:
+    # CPU kernels sum in an order that depends on the thread count: the same count as the
+    # submitting process gives the same numbers (Dask workers default to one thread).
+    if threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+def _run_one(spec: ExperimentSpec, cache_root: str | None = None, threads: int | None = None) -> dict:
+    _use_threads(threads)
+    models = ModelStore(Path(cache_root) / "models") if cache_root else ModelStore()
+    results = ResultStore(Path(cache_root) / "results") if cache_root else ResultStore()
+    return run_experiment(spec, data=_study_data(spec.original), models=models, results=results)
+
+
+def _train_original(original: OriginalSpec, cache_root: str | None = None, threads: int | None = None) -> None:
+    _use_threads(threads)
+    models = ModelStore(Path(cache_root) / "models") if cache_root else ModelStore()
+    original_model(original, _study_data(original), store=models, progress=False)
+
+
+def _phases(specs: Iterable[ExperimentSpec]) -> list[list[ExperimentSpec]]:
+    """Retrain runs first (other methods compare with them), then the rest."""
+    retrains = [s for s in specs if s.method == "retrain"]
+    others = [s for s in specs if s.method != "retrain"]
+    return [phase for phase in (retrains, others) if phase]
+
+
+def run_grid(
+    specs: Sequence[ExperimentSpec],
+    *,
+    client=None,
+    cache_root: str | Path | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run every spec whose record is not cached yet and return all records as one table.
+
+    ``client``: a ``dask.distributed.Client`` to run on a cluster (the cache directory must
+    be shared with the workers; workers use this process's torch thread count, so records
+    equal the local run's); None runs here, in order. ``cache_root`` overrides the
+    cache directory (``<root>/models``, ``<root>/results``)."""
+    root = str(cache_root) if cache_root is not None else None
+    results = ResultStore(Path(root) / "results") if root else ResultStore()
+    unique = list(dict.fromkeys(specs))
+    pending = [s for s in unique if s not in results]
+    originals = list(dict.fromkeys(s.original for s in pending))
+    bar = tqdm(total=len(pending), desc="experiments", disable=not progress or not pending)
+    if client is None:
+        by_original = defaultdict(list)
+        for spec in pending:
+            by_original[spec.original].append(spec)
+        for original in originals:  # one dataset load and one original model per group
+            for phase in _phases(by_original[original]):
+                for spec in phase:
+                    bar.set_postfix_str(spec.label())
+                    _run_one(spec, root)
+                    bar.update()
+    else:
+        from dask.distributed import as_completed
+
+        threads = torch.get_num_threads()
+        client.gather(client.map(_train_original, originals, cache_root=root, threads=threads, pure=False))
+        for phase in _phases(pending):
+            for future in as_completed(client.map(_run_one, phase, cache_root=root, threads=threads, pure=False)):
+                future.result()
+                bar.update()
+    bar.close()
+    return pd.DataFrame([results.load(s) for s in unique])
+
+
+def save_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a results table as parquet, atomically."""
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+    return Path(path)
+
+
+def slurm_client(*, jobs: int = 4, cores: int = 4, memory: str = "16GB", walltime: str = "04:00:00", **kwargs):
+    """A Dask client backed by SLURM jobs (dask-jobqueue); extra keywords go to SLURMCluster
+    (queue, account, job_extra_directives, ...). The cache directory must be on a file
+    system the compute nodes share: set UNLEARNLIB_CACHE_DIR accordingly."""
+    from dask.distributed import Client
+    from dask_jobqueue import SLURMCluster
+
+    cluster = SLURMCluster(cores=cores, processes=1, memory=memory, walltime=walltime, **kwargs)
+    cluster.scale(jobs=jobs)
+    return Client(cluster)
