@@ -85,3 +85,46 @@ def test_dask_grid_gives_the_same_records_as_the_local_run(tmp_path):
         distributed = run_grid(specs, client=client, cache_root=tmp_path / "dask", progress=False)
     pd.testing.assert_frame_equal(local.drop(columns=RUN_TIME_COLUMNS), distributed.drop(columns=RUN_TIME_COLUMNS))
     assert np.isfinite(distributed["forget_acc"]).all()
+
+
+def test_tuning_records_every_trial_and_its_cost(tmp_path):
+    from unlearnlib.experiment import TuningSpec, run_tuning
+
+    for objective in ("retrain", "retrain_free"):
+        spec = TuningSpec(_spec("gradient_ascent"), objective, n_trials=3)
+        record = run_tuning(spec, **_stores(tmp_path))
+        trials = json.loads(record["trials"])
+        assert len(trials) == 3 and all(t["seconds"] > 0 for t in trials)
+        assert record["best_value"] == min(t["value"] for t in trials)
+        assert record["cost_in_retrains"] == pytest.approx(sum(t["seconds"] for t in trials) / record["retrain_seconds"])
+        assert set(json.loads(record["best_params"])) == {"lr", "epochs"}
+        assert run_tuning(spec, **_stores(tmp_path)) == record  # cached
+    # Same seed, same search: Optuna's sampler is seeded.
+    again = run_tuning(TuningSpec(_spec("gradient_ascent"), "retrain", n_trials=3), models=ModelStore(tmp_path / "models"),
+                       results=ResultStore(tmp_path / "other"))
+    assert [t["params"] for t in json.loads(again["trials"])] == [t["params"] for t in json.loads(
+        run_tuning(TuningSpec(_spec("gradient_ascent"), "retrain", n_trials=3), **_stores(tmp_path))["trials"])]
+
+
+def test_tuning_rejects_methods_without_a_search_space_and_unknown_objectives(tmp_path):
+    from unlearnlib.experiment import TuningSpec, run_tuning
+
+    with pytest.raises(ValueError, match="retrain declares no search space"):
+        run_tuning(TuningSpec(_spec("retrain"), "retrain", n_trials=2), **_stores(tmp_path))
+    with pytest.raises(ValueError, match="unknown objective 'fast'"):
+        run_tuning(TuningSpec(_spec("finetune"), "fast", n_trials=2), **_stores(tmp_path))
+
+
+def test_forgetting_quality_scores_independent_retrains_above_a_noisy_method(tmp_path):
+    from unlearnlib.experiment import ForgettingQualitySpec, run_forgetting_quality
+
+    stores = _stores(tmp_path)
+    noisy = run_forgetting_quality(ForgettingQualitySpec(_spec("fisher", alpha=1e-2), n_models=4), **stores)
+    floor = run_forgetting_quality(ForgettingQualitySpec(_spec("retrain"), n_models=4), **stores)
+    for record in (noisy, floor):
+        assert 0 <= record["forget_score"] <= 1
+        assert record["forgetting_quality"] == pytest.approx(record["forget_score"] * record["retain_acc_ratio"] * record["test_acc_ratio"])
+    # Independent retrains are the best any method can do: heavy noise scores no better.
+    assert floor["forget_score"] >= noisy["forget_score"]
+    with pytest.raises(ValueError, match="at least 3 models"):
+        run_forgetting_quality(ForgettingQualitySpec(_spec("ssd"), n_models=2), **stores)

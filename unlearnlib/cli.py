@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -44,6 +45,86 @@ def _algorithms(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_scenario(text: str) -> tuple[str, dict]:
+    """'random:fraction=0.1' -> ('random', {'fraction': 0.1})."""
+    import yaml
+
+    name, _, rest = text.partition(":")
+    params = {}
+    for part in filter(None, rest.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise SystemExit(f"scenario parameter {part!r} in {text!r} needs the form key=value")
+        params[key] = yaml.safe_load(value)
+    return name, params
+
+
+def _grid_options(args: argparse.Namespace) -> dict:
+    """Options from the config file (YAML), overridden by those given on the command line."""
+    import yaml
+
+    options = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
+    for key in ("profile", "datasets", "methods", "seeds"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    if args.scenario:
+        options["scenarios"] = [list(_parse_scenario(s)) for s in args.scenario]
+    options.setdefault("profile", "cpu")
+    options.setdefault("datasets", ["ham10000"])
+    options.setdefault("methods", "all")
+    options.setdefault("scenarios", [["random", {"fraction": 0.1}]])
+    return options
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .grid import expand_grid, run_grid, save_table
+    from .profiles import get_profile
+    from .report import mean_sd, summarize
+
+    options = _grid_options(args)
+    profile = get_profile(options["profile"])
+    specs = expand_grid(profile, datasets=options["datasets"], scenarios=[tuple(s) for s in options["scenarios"]],
+                        methods=options["methods"], seeds=options.get("seeds"), hyperparameters=options.get("hyperparameters"))
+    print(f"{len(specs)} experiments (profile {profile.name}); cached ones are read back", flush=True)
+    client = None
+    if args.dask_scheduler or args.dask_workers:
+        from dask.distributed import Client, LocalCluster
+
+        client = Client(args.dask_scheduler) if args.dask_scheduler else Client(LocalCluster(n_workers=args.dask_workers, threads_per_worker=1))
+    try:
+        table = run_grid(specs, client=client)
+    finally:
+        if client is not None:
+            client.close()
+    if args.output:
+        print(f"wrote {save_table(table, args.output)}")
+    metrics = ["retain_acc", "forget_acc", "test_acc", "mia_efficacy", "avg_gap", "seconds"]
+    summary = summarize(table, by=["dataset", "scenario", "forget_size", "method"], metrics=metrics)
+    print(mean_sd(summary, metrics).to_string(index=False))
+    return 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .experiment import ResultStore
+    from .grid import save_table
+
+    store = ResultStore()
+    records = [r for r in (json.loads(p.read_text()) for p in sorted(store.root.glob("*.json"))) if "method" in r and "forget_acc" in r]
+    if not records:
+        print(f"no cached results under {store.root}")
+        return 0
+    table = pd.DataFrame(records)
+    counts = table.groupby(["dataset", "scenario", "method"]).agg(runs=("seed", "size"), seeds=("seed", "nunique"),
+                                                                  forget_acc=("forget_acc", "mean"), avg_gap=("avg_gap", "mean"))
+    print(f"{len(table)} cached experiment records under {store.root}\n")
+    print(counts.round(4).to_string())
+    if args.export:
+        print(f"\nwrote {save_table(table, args.export)}")
+    return 0
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from .reproduce import reproduce
 
@@ -72,6 +153,23 @@ def build_parser() -> argparse.ArgumentParser:
     algorithms = commands.add_parser("algorithms", help="list the unlearning methods")
     algorithms.set_defaults(run=_algorithms)
 
+    run = commands.add_parser("run", help="run a grid of experiments (cached, resumable) and print a summary")
+    run.add_argument("--config", help="YAML file with profile, datasets, scenarios, methods, seeds, hyperparameters")
+    run.add_argument("--profile", help="smoke, cpu (default) or gpu")
+    run.add_argument("--dataset", dest="datasets", action="append", help="a dataset (repeatable); default ham10000")
+    run.add_argument("--scenario", action="append",
+                     help="NAME:key=value,... (repeatable), e.g. random:fraction=0.1, patient:fraction=0.05, sex:sex=female,size=300")
+    run.add_argument("--method", dest="methods", action="append", help="a method (repeatable); default: all")
+    run.add_argument("--seeds", type=int, nargs="+", help="seeds; default: the profile's")
+    run.add_argument("--output", type=Path, help="write the results table here (parquet)")
+    run.add_argument("--dask-scheduler", help="run on this Dask scheduler (address); the cache must be shared")
+    run.add_argument("--dask-workers", type=int, help="run on a local Dask cluster of this many workers")
+    run.set_defaults(run=_run)
+
+    results = commands.add_parser("results", help="summarise the cached experiment records")
+    results.add_argument("--export", type=Path, help="write every cached record to this parquet file")
+    results.set_defaults(run=_results)
+
     reproduce = commands.add_parser("reproduce", help="run every notebook in order with papermill")
     reproduce.add_argument("--profile", default="cpu", help="smoke, cpu (default) or gpu")
     reproduce.add_argument("--notebook", action="append", help="run only this notebook (repeatable), e.g. 02_main_benchmark")
@@ -86,4 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("UNLEARNLIB_COMMAND", " ".join(["python -m unlearnlib", *(sys.argv[1:] if argv is None else argv)]))
     if args.data_dir is not None:  # notebooks run in subprocesses: pass the setting on
         os.environ[DATA_DIR_ENV] = str(Path(args.data_dir).resolve())
-    return args.run(args)
+    from .algorithms import UnknownMethodError
+    from .data import DatasetError
+
+    try:
+        return args.run(args)
+    except (DatasetError, UnknownMethodError, ValueError) as error:  # the user's to fix: no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -205,17 +205,21 @@ class ResultStore:
         return self.load(spec) is not None
 
 
-def _unlearned_model(spec: ExperimentSpec, task: UnlearningTask, split: ForgetSplit, store: ModelStore, progress: bool):
-    """The method's model and wall time; the retrained model is cached per forget set."""
+def _unlearned_model(
+    spec: ExperimentSpec, task: UnlearningTask, split: ForgetSplit, store: ModelStore, progress: bool, seed: int | None = None
+):
+    """The method's model and wall time (``seed`` defaults to the spec's); the retrained
+    model is cached per forget set and seed."""
+    seed = spec.seed if seed is None else seed
     if spec.method != "retrain":
-        result = unlearn(spec.method, task, spec.method_hyperparameters(), seed=spec.seed, progress=progress)
+        result = unlearn(spec.method, task, spec.method_hyperparameters(), seed=seed, progress=progress)
         return result.model, result.seconds
-    config = {"original": spec.original, "forget": key_of(split.forget.tolist()), "hyperparameters": spec.hyperparameters}
-    model = task.make_model(spec.seed)
+    config = {"original": spec.original, "forget": key_of(split.forget.tolist()), "hyperparameters": spec.hyperparameters, "seed": seed}
+    model = task.make_model(seed)
     cached = store.load("retrain", config, model)
     if cached is not None:
         return model, cached["seconds"]
-    result = unlearn("retrain", task, spec.method_hyperparameters(), seed=spec.seed, progress=progress)
+    result = unlearn("retrain", task, spec.method_hyperparameters(), seed=seed, progress=progress)
     store.save("retrain", config, result.model, seconds=result.seconds)
     return result.model, result.seconds
 
@@ -270,6 +274,137 @@ def run_experiment(
         "spec_key": config_key(spec),
         "unlearnlib_version": __version__,
         "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    results.save(spec, record)
+    return record
+
+
+# ----------------------------------------------------------------------------- tuning
+
+
+@dataclass(frozen=True)
+class TuningSpec:
+    """Tune one method on one forget set under one objective."""
+
+    experiment: ExperimentSpec  # the method's run with default hyper-parameters on that forget set
+    objective: str
+    n_trials: int
+
+
+def run_tuning(
+    spec: TuningSpec,
+    *,
+    data: StudyData | None = None,
+    models: ModelStore | None = None,
+    results: ResultStore | None = None,
+) -> dict:
+    """A cached record of one tuning run: best parameters, every trial, and the cost in retrains."""
+    from .tuning import tune
+
+    results = results or ResultStore()
+    cached = results.load(spec)
+    if cached is not None:
+        return cached
+    models = models or ModelStore()
+    experiment = spec.experiment
+    data = data or load_study_data(experiment.original)
+    original, _ = original_model(experiment.original, data, store=models, progress=False)
+    split = forget_split(experiment, data, store=models)
+    task = unlearning_task(experiment.original, data, original, split)
+    retrained, retrain_seconds = _unlearned_model(experiment.retrain_spec(), task, split, models, progress=False)
+    result = tune(experiment.method, task, objective=spec.objective, n_trials=spec.n_trials, seed=experiment.seed,
+                  retrained=retrained if spec.objective == "retrain" else None)
+    record = {
+        "dataset": experiment.original.dataset,
+        "seed": experiment.seed,
+        "scenario": experiment.scenario,
+        "method": experiment.method,
+        "objective": spec.objective,
+        "n_trials": spec.n_trials,
+        "best_params": json.dumps(plain(result.best_params)),
+        "best_value": result.best_value,
+        "tuning_seconds": result.total_seconds,
+        "retrain_seconds": retrain_seconds,
+        "cost_in_retrains": result.total_seconds / retrain_seconds,
+        "trials": json.dumps(plain(result.trials)),
+        "spec": json.dumps(plain(spec)),
+        "unlearnlib_version": __version__,
+    }
+    results.save(spec, record)
+    return record
+
+
+# ----------------------------------------------------------------------------- forgetting quality
+
+
+@dataclass(frozen=True)
+class ForgettingQualitySpec:
+    """The NeurIPS 2023 challenge's score for one method on one forget set, from
+    ``n_models`` unlearned and ``n_models`` retrained models (seeds 0 .. n_models-1 offset
+    by 1000 x the spec's seed; the original model is shared)."""
+
+    experiment: ExperimentSpec
+    n_models: int = 8
+
+
+def run_forgetting_quality(
+    spec: ForgettingQualitySpec,
+    *,
+    data: StudyData | None = None,
+    models: ModelStore | None = None,
+    results: ResultStore | None = None,
+) -> dict:
+    """Cached record: forget score F, forgetting quality F x accuracy ratios, and the ratios.
+
+    For ``retrain`` itself the "unlearned" models are a second, independent set of
+    retrained models: the score a perfect method gets at this N (the noise floor)."""
+    from .attacks import accuracy_ratio, forget_score, forgetting_quality, logit_scaled_confidence
+
+    if spec.n_models < 3:
+        raise ValueError(f"forgetting quality needs at least 3 models per side; got {spec.n_models}")
+    results = results or ResultStore()
+    cached = results.load(spec)
+    if cached is not None:
+        return cached
+    models = models or ModelStore()
+    experiment = spec.experiment
+    data = data or load_study_data(experiment.original)
+    original, _ = original_model(experiment.original, data, store=models, progress=False)
+    split = forget_split(experiment, data, store=models)
+    task = unlearning_task(experiment.original, data, original, split)
+    base = 1000 * experiment.seed
+    offset = spec.n_models if experiment.method == "retrain" else 0  # retrain vs independent retrains
+
+    def statistics(method_spec: ExperimentSpec, seeds) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        stats, retain_accs, test_accs, seconds = [], [], [], 0.0
+        for seed in seeds:
+            model, took = _unlearned_model(method_spec, task, split, models, False, seed=seed)
+            forget, retain = evaluate(model, task.forget), evaluate(model, task.retain)
+            test = evaluate(model, data.tensors.subset(data.split("test")))
+            stats.append(logit_scaled_confidence(forget.logits, forget.labels))
+            retain_accs.append(retain.accuracy)
+            test_accs.append(test.accuracy)
+            seconds += took
+        return np.stack(stats), np.array(retain_accs), np.array(test_accs), seconds
+
+    retrained = statistics(experiment.retrain_spec(), [base + i for i in range(spec.n_models)])
+    unlearned = statistics(experiment, [base + offset + i for i in range(spec.n_models)])
+    retain_ratio = accuracy_ratio(unlearned[1], retrained[1])
+    test_ratio = accuracy_ratio(unlearned[2], retrained[2])
+    record = {
+        "dataset": experiment.original.dataset,
+        "seed": experiment.seed,
+        "scenario": experiment.scenario,
+        "method": experiment.method,
+        "n_models": spec.n_models,
+        "forget_size": len(split.forget),
+        "forget_score": forget_score(unlearned[0], retrained[0]),
+        "retain_acc_ratio": retain_ratio,
+        "test_acc_ratio": test_ratio,
+        "forgetting_quality": forgetting_quality(unlearned[0], retrained[0], retain_acc_ratio=retain_ratio, test_acc_ratio=test_ratio),
+        "method_seconds": unlearned[3] / spec.n_models,
+        "spec": json.dumps(plain(spec)),
+        "unlearnlib_version": __version__,
     }
     results.save(spec, record)
     return record
