@@ -52,3 +52,46 @@ def save_figure(fig, name: str) -> list[str]:
         fig.savefig(path, bbox_inches="tight")
         paths.append(str(path))
     return paths
+
+
+METRIC_LABELS = {
+    "retain_acc": "retain accuracy (fraction)",
+    "forget_acc": "forget accuracy (fraction)",
+    "val_acc": "validation accuracy (fraction)",
+    "test_acc": "test accuracy (fraction)",
+    "mia_efficacy": "MIA-efficacy (share judged non-member)",
+    "loss_attack": "loss-attack accuracy (fraction)",
+    "avg_gap": "average gap to retrain",
+    "seconds": "wall time (s)",
+    "rte": "run-time efficiency (x)",
+}
+
+
+def method_dotplot(summary, *, methods, metrics, row_key: str, rows, reference: str | None = "retrain", title: str = ""):
+    """One panel per (row, metric): each method's mean with its sd over seeds as an error
+    bar; a dashed line at the ``reference`` method's mean. ``summary`` comes from
+    ``report.summarize`` grouped by ``row_key`` and ``method``."""
+    fig, axes = plt.subplots(
+        len(rows), len(metrics), figsize=(2 * COLUMN_WIDTH_IN, 0.22 * len(methods) * len(rows) + 0.9), squeeze=False, sharey=True
+    )
+    indexed = summary.set_index([row_key, "method"])
+    for r, row in enumerate(rows):
+        for c, metric in enumerate(metrics):
+            ax = axes[r][c]
+            for y, method in enumerate(methods):
+                if (row, method) not in indexed.index:
+                    continue
+                mean, sd = indexed.loc[(row, method), f"{metric}_mean"], indexed.loc[(row, method), f"{metric}_sd"]
+                style = method_style(method)
+                ax.errorbar(mean, y, xerr=0 if sd != sd else sd, fmt=style["marker"], color=style["color"], capsize=2, markersize=4)
+            if reference is not None and (row, reference) in indexed.index:
+                ax.axvline(indexed.loc[(row, reference), f"{metric}_mean"], color="0.5", linestyle="--", linewidth=0.8)
+            ax.set_yticks(range(len(methods)), methods)
+            ax.set_ylim(len(methods) - 0.5, -0.5)
+            ax.set_xlabel(METRIC_LABELS.get(metric, metric))
+            if c == 0:
+                ax.set_ylabel(str(row))
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig

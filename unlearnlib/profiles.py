@@ -20,6 +20,14 @@ class Profile:
     seeds: tuple[int, ...] = (0,)
     max_per_split: int | None = None  # subsample each split to at most this many images
     split_seed: int = 0
+    # The secondary analyses (size curves, sex, difficulty, patients, privacy) run these
+    # methods, with retrain and the original beside them; the main table runs them all.
+    focus_methods: tuple[str, ...] = ("finetune", "neggrad_plus", "random_label", "salun", "scrub", "ssd")
+    forget_fractions: tuple[float, ...] = (0.01, 0.02, 0.05, 0.10, 0.20, 0.30, 0.50)
+    curve_seeds: tuple[int, ...] = (0,)
+    group_forget_size: int = 350  # images in each sex / difficulty forget set
+    tuning_trials: int = 4
+    fq_models: int = 8  # models per side for the challenge's forgetting quality
     notes: str = ""
 
 
@@ -31,6 +39,11 @@ PROFILES: dict[str, Profile] = {
         recipe=TrainConfig(epochs=2, batch_size=64),
         seeds=(0,),
         max_per_split=300,
+        focus_methods=("finetune", "gradient_ascent", "ssd"),
+        forget_fractions=(0.05, 0.10, 0.20),
+        group_forget_size=20,
+        tuning_trials=2,
+        fq_models=3,
         notes="for CI and quick checks; numbers mean nothing",
     ),
     "cpu": Profile(
@@ -47,6 +60,11 @@ PROFILES: dict[str, Profile] = {
         image_size=64,
         recipe=TrainConfig(epochs=50, batch_size=128, lr=0.05),
         seeds=(0, 1, 2, 3, 4),
+        focus_methods=("finetune", "gradient_ascent", "neggrad_plus", "random_label", "l1_sparse", "salun", "scrub",
+                       "bad_teacher", "ssd", "fisher", "boundary_shrink"),
+        curve_seeds=(0, 1, 2),
+        tuning_trials=20,
+        fq_models=16,
         notes="paper scale; needs a GPU",
     ),
 }
