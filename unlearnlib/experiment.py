@@ -27,7 +27,7 @@ from .data import ImageDataset, load_dataset
 from .data.files import key_of
 from .metrics import accuracy, average_gap, balanced_accuracy, group_accuracies, macro_auc, run_time_efficiency
 from .models import create_model
-from .paths import atomic_write_bytes, cache_dir
+from .paths import atomic_write_bytes, cache_dir, device
 from .profiles import Profile
 from .scenarios import ForgetSplit, difficulty_scores, make_scenario
 from .store import ModelStore, config_key, plain
@@ -103,7 +103,8 @@ def load_study_data(spec: OriginalSpec, *, data_dir: str | os.PathLike | None = 
 
 def model_factory(spec: OriginalSpec, dataset: ImageDataset) -> Callable[[int], nn.Module]:
     def make(seed: int) -> nn.Module:
-        return create_model(spec.model, num_classes=dataset.num_classes, in_chans=dataset.in_chans, image_size=spec.image_size, seed=seed)
+        model = create_model(spec.model, num_classes=dataset.num_classes, in_chans=dataset.in_chans, image_size=spec.image_size, seed=seed)
+        return model.to(device())
 
     return make
 
@@ -224,6 +225,14 @@ def _unlearned_model(
     return result.model, result.seconds
 
 
+def _prepare(experiment: ExperimentSpec, data: StudyData | None, models: ModelStore, progress: bool = False):
+    """Data, forget split and unlearning task of an experiment (the original from the cache)."""
+    data = data or load_study_data(experiment.original)
+    original, _ = original_model(experiment.original, data, store=models, progress=progress)
+    split = forget_split(experiment, data, store=models)
+    return data, split, unlearning_task(experiment.original, data, original, split)
+
+
 def run_experiment(
     spec: ExperimentSpec,
     *,
@@ -240,11 +249,9 @@ def run_experiment(
         return cached
     models = models or ModelStore()
     get_method(spec.method)  # fail on an unknown name before any training
-    data = data or load_study_data(spec.original)
-    original, _ = original_model(spec.original, data, store=models, progress=progress)
-    split = forget_split(spec, data, store=models)
+    data, split, task = _prepare(spec, data, models, progress)
     started = time.perf_counter()
-    model, seconds = _unlearned_model(spec, unlearning_task(spec.original, data, original, split), split, models, progress)
+    model, seconds = _unlearned_model(spec, task, split, models, progress)
     metrics = model_metrics(model, data, split, seed=spec.seed)
     if spec.method == "retrain":
         reference = {**metrics, "seconds": seconds}
@@ -307,10 +314,7 @@ def run_tuning(
         return cached
     models = models or ModelStore()
     experiment = spec.experiment
-    data = data or load_study_data(experiment.original)
-    original, _ = original_model(experiment.original, data, store=models, progress=False)
-    split = forget_split(experiment, data, store=models)
-    task = unlearning_task(experiment.original, data, original, split)
+    data, split, task = _prepare(experiment, data, models)
     retrained, retrain_seconds = _unlearned_model(experiment.retrain_spec(), task, split, models, progress=False)
     result = tune(experiment.method, task, objective=spec.objective, n_trials=spec.n_trials, seed=experiment.seed,
                   retrained=retrained if spec.objective == "retrain" else None)
@@ -368,10 +372,7 @@ def run_forgetting_quality(
         return cached
     models = models or ModelStore()
     experiment = spec.experiment
-    data = data or load_study_data(experiment.original)
-    original, _ = original_model(experiment.original, data, store=models, progress=False)
-    split = forget_split(experiment, data, store=models)
-    task = unlearning_task(experiment.original, data, original, split)
+    data, split, task = _prepare(experiment, data, models)
     base = 1000 * experiment.seed
     offset = spec.n_models if experiment.method == "retrain" else 0  # retrain vs independent retrains
 

@@ -16,6 +16,17 @@ DATA_DIR_ENV = "UNLEARNLIB_DATA_DIR"
 CACHE_DIR_ENV = "UNLEARNLIB_CACHE_DIR"
 
 
+DEVICE_ENV = "UNLEARNLIB_DEVICE"
+
+
+def device() -> str:
+    """Where models train: ``UNLEARNLIB_DEVICE`` (e.g. ``cpu``, ``cuda``, ``cuda:1``), else
+    the first GPU when there is one, else the CPU. Not part of any cache key."""
+    import torch
+
+    return os.environ.get(DEVICE_ENV) or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def project_root() -> Path:
     """The repository root above the working directory, else the working directory."""
     here = Path.cwd().resolve()

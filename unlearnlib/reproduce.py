@@ -99,8 +99,10 @@ def provenance() -> dict[str, str]:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True, text=True, check=True
         ).stdout.strip()
+        # The notebooks and figures are this run's outputs: their changes do not make the code dirty.
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=project_root(), capture_output=True, text=True
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)notebooks", ":(exclude)figures"],
+            cwd=project_root(), capture_output=True, text=True,
         ).stdout.strip()
         commit += " (with uncommitted changes)" if dirty else ""
     except (OSError, subprocess.CalledProcessError):

@@ -162,7 +162,7 @@ def fit(
         model.train()
         bar = tqdm(range(config.epochs), desc=desc, disable=not progress, leave=False)
         for epoch in bar:
-            total_loss = torch.zeros(())
+            total_loss = torch.zeros((), device=device)
             correct = torch.zeros(len(data), dtype=torch.bool)
             for index in batch_order(len(data), config.batch_size, gen):
                 x, y = data.x[index], data.y[index]
