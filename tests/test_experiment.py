@@ -128,3 +128,12 @@ def test_forgetting_quality_scores_independent_retrains_above_a_noisy_method(tmp
     assert floor["forget_score"] >= noisy["forget_score"]
     with pytest.raises(ValueError, match="at least 3 models"):
         run_forgetting_quality(ForgettingQualitySpec(_spec("ssd"), n_models=2), **stores)
+
+
+def test_a_record_made_with_other_method_defaults_is_recomputed(tmp_path, monkeypatch):
+    from unlearnlib.algorithms.gradient_ascent import GradientAscentHyperparameters
+
+    first = run_experiment(_spec("gradient_ascent"), **_stores(tmp_path))
+    monkeypatch.setattr(GradientAscentHyperparameters.__init__, "__defaults__", (1, 1e-3, 64))  # epochs 5 -> 1
+    again = run_experiment(_spec("gradient_ascent"), **_stores(tmp_path))
+    assert json.loads(first["hyperparameters"])["epochs"] == 5 and json.loads(again["hyperparameters"])["epochs"] == 1

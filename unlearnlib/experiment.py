@@ -184,6 +184,18 @@ def model_metrics(model: nn.Module, data: StudyData, split: ForgetSplit, *, seed
 # ----------------------------------------------------------------------------- records
 
 
+def _resolved_hyperparameters(spec: ExperimentSpec) -> str:
+    return json.dumps(plain(spec.method_hyperparameters().as_dict()))
+
+
+def _is_current(spec, record: dict) -> bool:
+    """A record is stale when the method's defaults changed since it was made: the key holds
+    only the overrides, the record the values actually used."""
+    if isinstance(spec, ExperimentSpec) and "hyperparameters" in record:
+        return record["hyperparameters"] == _resolved_hyperparameters(spec)
+    return True
+
+
 class ResultStore:
     """One JSON record per spec under ``<cache>/results/<key>.json``, written atomically."""
 
@@ -193,11 +205,12 @@ class ResultStore:
     def path(self, spec: ExperimentSpec) -> Path:
         return self.root / f"{config_key(spec)}.json"
 
-    def load(self, spec: ExperimentSpec) -> dict | None:
+    def load(self, spec) -> dict | None:
         try:
-            return json.loads(self.path(spec).read_text())
+            record = json.loads(self.path(spec).read_text())
         except (OSError, ValueError):  # absent or unreadable: compute it (again)
             return None
+        return record if _is_current(spec, record) else None
 
     def save(self, spec: ExperimentSpec, record: dict) -> None:
         atomic_write_bytes(self.path(spec), json.dumps(record, default=float, indent=1).encode())
@@ -268,7 +281,7 @@ def run_experiment(
         "forget_size": len(split.forget),
         "forget_fraction": len(split.forget) / (len(split.forget) + len(split.retain)),
         "method": spec.method,
-        "hyperparameters": json.dumps(plain(spec.method_hyperparameters().as_dict())),
+        "hyperparameters": _resolved_hyperparameters(spec),
         "seconds": seconds,
         **metrics,
         **{f"retrain_{k}": reference[k] for k in metrics},

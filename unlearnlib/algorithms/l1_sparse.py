@@ -1,7 +1,7 @@
 """l1-sparse fine-tuning: fine-tune on retain with an l1 penalty whose weight decays
 linearly to zero, pushing the model towards sparsity, which eases unlearning.
 Jia et al., "Model Sparsity Can Simplify Machine Unlearning", NeurIPS 2023 (defaults from
-their Unlearn-Sparse code: alpha 5e-4, linear decay per epoch).
+their Unlearn-Sparse code: alpha 5e-4, linear decay per epoch; fewer epochs, see below).
 
 Loss: CE(retain) + alpha_t * ||theta||_1,  alpha_t = alpha * (1 - t / T).
 """
@@ -19,7 +19,7 @@ from .common import batches, generator, sgd, step, to_device
 
 @dataclass(frozen=True)
 class L1SparseHyperparameters(Hyperparameters):
-    epochs: int = 5
+    epochs: int = 4  # the reference runs 10; 4 keeps it under a fifth of retraining here
     lr: float = 0.01
     alpha: float = 5e-4
     batch_size: int = 64
