@@ -7,24 +7,33 @@ import matplotlib.pyplot as plt
 from .paths import figures_dir
 
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p", "d", "8"]
 
-# A fixed order, so that a method keeps its colour whichever methods a figure shows.
-METHOD_ORDER = (
-    "original", "retrain", "finetune", "gradient_ascent", "neggrad_plus", "random_label", "l1_sparse",
-    "salun", "scrub", "bad_teacher", "ssd", "fisher", "boundary_shrink",
-)
+# One colour and one marker per method, fixed, so a method looks the same in every figure.
+# The Okabe-Ito colours (colour-blind safe) go to the most-shown methods; with 13 methods
+# some colours are less distinct, so each method also has its own marker.
+METHOD_STYLES = {
+    "original": ("#000000", "o"),
+    "retrain": ("#E69F00", "s"),
+    "finetune": ("#56B4E9", "^"),
+    "gradient_ascent": ("#009E73", "D"),
+    "neggrad_plus": ("#0072B2", "v"),
+    "random_label": ("#D55E00", "P"),
+    "l1_sparse": ("#999933", "X"),
+    "salun": ("#CC79A7", "*"),
+    "scrub": ("#882255", "<"),
+    "bad_teacher": ("#44AA99", ">"),
+    "ssd": ("#332288", "h"),
+    "fisher": ("#888888", "p"),
+    "boundary_shrink": ("#AA4499", "d"),
+}
+METHOD_ORDER = tuple(METHOD_STYLES)
 COLUMN_WIDTH_IN = 3.5  # one column of a two-column paper
 
 
 def method_style(method: str) -> dict:
-    """Colour, marker and line style of a method, the same in every figure."""
-    index = METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER) + hash(method) % 8
-    return {
-        "color": OKABE_ITO[index % len(OKABE_ITO)],
-        "marker": MARKERS[index % len(MARKERS)],
-        "linestyle": "-" if index < len(OKABE_ITO) else "--",
-    }
+    """Colour and marker of a method, the same in every figure (unknown methods: grey dots)."""
+    color, marker = METHOD_STYLES.get(method, ("#BBBBBB", "."))
+    return {"color": color, "marker": marker, "linestyle": "-"}
 
 
 def setup_style() -> None:
