@@ -53,6 +53,13 @@ def _study_data(original: OriginalSpec):
     return load_study_data(original)
 
 
+def _stores(cache_root: str | None) -> tuple[ModelStore, ResultStore]:
+    """The model and result stores under ``cache_root``, else under the cache directory."""
+    if cache_root is None:
+        return ModelStore(), ResultStore()
+    return ModelStore(Path(cache_root) / "models"), ResultStore(Path(cache_root) / "results")
+
+
 def _use_threads(threads: int | None) -> None:
     # CPU kernels sum in an order that depends on the thread count: the same count as the
     # submitting process gives the same numbers (Dask workers default to one thread).
@@ -62,15 +69,13 @@ def _use_threads(threads: int | None) -> None:
 
 def _run_one(spec: ExperimentSpec, cache_root: str | None = None, threads: int | None = None) -> dict:
     _use_threads(threads)
-    models = ModelStore(Path(cache_root) / "models") if cache_root else ModelStore()
-    results = ResultStore(Path(cache_root) / "results") if cache_root else ResultStore()
+    models, results = _stores(cache_root)
     return run_experiment(spec, data=_study_data(spec.original), models=models, results=results)
 
 
 def _train_original(original: OriginalSpec, cache_root: str | None = None, threads: int | None = None) -> None:
     _use_threads(threads)
-    models = ModelStore(Path(cache_root) / "models") if cache_root else ModelStore()
-    original_model(original, _study_data(original), store=models, progress=False)
+    original_model(original, _study_data(original), store=_stores(cache_root)[0], progress=False)
 
 
 def _phases(specs: Iterable[ExperimentSpec]) -> list[list[ExperimentSpec]]:
@@ -94,7 +99,7 @@ def run_grid(
     equal the local run's); None runs here, in order. ``cache_root`` overrides the
     cache directory (``<root>/models``, ``<root>/results``)."""
     root = str(cache_root) if cache_root is not None else None
-    results = ResultStore(Path(root) / "results") if root else ResultStore()
+    results = _stores(root)[1]
     unique = list(dict.fromkeys(specs))
     pending = [s for s in unique if s not in results]
     originals = list(dict.fromkeys(s.original for s in pending))

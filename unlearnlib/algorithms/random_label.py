@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from ..training import Tensors
 from .base import Hyperparameters, register
-from .common import batches, generator, random_other_labels, sgd, step, to_device
+from .common import batches, generator, random_other_labels, sgd, to_device
 
 
 @dataclass(frozen=True)
