@@ -6,7 +6,7 @@ PROFILE ?= cpu
 # The shared offline mirror, when it sits beside the checkout; else ./data (see data/README.md).
 export UNLEARNLIB_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspath data))
 
-.PHONY: reproduce test venv data-check clean-cache benchmark
+.PHONY: reproduce figures reproduce-scratch test test-fast venv data-check clean-cache benchmark
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +18,26 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# Computes what the ledger (data/ledger) lacks, appending row by row, then renders every notebook.
 reproduce: venv
 	$(BIN)/python -m unlearnlib data check
 	$(BIN)/python -m unlearnlib reproduce --profile $(PROFILE)
 
+# Renders every notebook, figure and table from the committed ledger alone; trains nothing.
+figures: venv
+	$(BIN)/python -m unlearnlib reproduce --profile $(PROFILE) --from-ledger
+
+# Recomputes everything, ignoring the committed ledger and the model cache (SCRATCH is a new folder).
+SCRATCH ?= $(abspath scratch-run)
+reproduce-scratch: venv
+	UNLEARNLIB_LEDGER_DIR=$(SCRATCH)/ledger UNLEARNLIB_CACHE_DIR=$(SCRATCH)/cache \
+		$(BIN)/python -m unlearnlib reproduce --profile $(PROFILE) --output-dir $(SCRATCH)/rendered
+
 test: venv
 	$(BIN)/python -m pytest
+
+test-fast: venv
+	$(BIN)/python -m pytest -m "not slow"
 
 data-check: venv
 	$(BIN)/python -m unlearnlib data check -v

@@ -16,6 +16,9 @@ REAL_DATA = Path(os.environ.get("UNLEARNLIB_DATA_DIR", Path(__file__).resolve().
 def _isolated_cache(tmp_path_factory, monkeypatch):
     # Tests never touch the user's cache; one cache per test session keeps real-data loads fast.
     monkeypatch.setenv("UNLEARNLIB_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    # ... nor the committed ledger: each test session appends to a ledger of its own.
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_DIR", str(tmp_path_factory.getbasetemp() / "ledger"))
+    monkeypatch.delenv("UNLEARNLIB_LEDGER_ONLY", raising=False)
     torch.set_num_threads(min(2, torch.get_num_threads()))
 
 

@@ -105,30 +105,40 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from .experiment import ResultStore
     from .grid import save_table
+    from .ledger import Ledger
 
-    store = ResultStore()
-    records = [r for r in (json.loads(p.read_text()) for p in sorted(store.root.glob("*.json"))) if "method" in r and "forget_acc" in r]
-    if not records:
-        print(f"no cached results under {store.root}")
+    ledger = Ledger()
+    table = ledger.table("experiments")
+    if table.empty:
+        print(f"no experiment rows in the ledger at {ledger.root}")
         return 0
-    table = pd.DataFrame(records)
-    counts = table.groupby(["dataset", "scenario", "method"]).agg(runs=("seed", "size"), seeds=("seed", "nunique"),
-                                                                  forget_acc=("forget_acc", "mean"), avg_gap=("avg_gap", "mean"))
-    print(f"{len(table)} cached experiment records under {store.root}\n")
+    counts = table.groupby(["profile", "dataset", "scenario", "method"]).agg(runs=("seed", "size"), seeds=("seed", "nunique"),
+                                                                             forget_acc=("forget_acc", "mean"), avg_gap=("avg_gap", "mean"))
+    print(f"{len(table)} experiment rows in the ledger at {ledger.root}\n")
     print(counts.round(4).to_string())
     if args.export:
         print(f"\nwrote {save_table(table, args.export)}")
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from .verify import verify
+
+    report = verify(args.sample, seed=args.seed)
+    shown = report.drop(columns=["key", "committed_machine"])
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    failed = report[~report.ok]
+    print(f"\n{report.record.nunique()} record(s), {len(report)} comparisons: "
+          + ("all agree" if failed.empty else f"{len(failed)} DISAGREE"))
+    return 0 if failed.empty else 1
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from .reproduce import reproduce
 
-    reproduce(profile=args.profile, notebooks=args.notebook, data_dir=args.data_dir, output_dir=args.output_dir)
+    reproduce(profile=args.profile, notebooks=args.notebook, data_dir=args.data_dir, output_dir=args.output_dir,
+              from_ledger=args.from_ledger)
     return 0
 
 
@@ -166,15 +176,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dask-workers", type=int, help="run on a local Dask cluster of this many workers")
     run.set_defaults(run=_run)
 
-    results = commands.add_parser("results", help="summarise the cached experiment records")
-    results.add_argument("--export", type=Path, help="write every cached record to this parquet file")
+    results = commands.add_parser("results", help="summarise the experiment rows in the ledger")
+    results.add_argument("--export", type=Path, help="write every experiment row to this parquet file")
     results.set_defaults(run=_results)
 
     reproduce = commands.add_parser("reproduce", help="run every notebook in order with papermill")
     reproduce.add_argument("--profile", default="cpu", help="smoke, cpu (default) or gpu")
     reproduce.add_argument("--notebook", action="append", help="run only this notebook (repeatable), e.g. 02_main_benchmark")
     reproduce.add_argument("--output-dir", type=Path, default=None, help="write executed notebooks here instead of over the originals")
+    reproduce.add_argument("--from-ledger", action="store_true",
+                           help="train nothing: render every notebook from the ledger (make figures); fails naming missing rows")
     reproduce.set_defaults(run=_reproduce)
+
+    check = commands.add_parser("verify", help="recompute K random ledger rows from scratch and compare them with the committed ones")
+    check.add_argument("--sample", type=int, default=2, help="how many rows (default 2)")
+    check.add_argument("--seed", type=int, default=0, help="which rows: the seed of the random choice (default 0)")
+    check.set_defaults(run=_verify)
     return parser
 
 
@@ -186,9 +203,13 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[DATA_DIR_ENV] = str(Path(args.data_dir).resolve())
     from .algorithms import UnknownMethodError
     from .data import DatasetError
+    from .ledger import MissingResultError
 
     try:
         return args.run(args)
+    except MissingResultError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     except (DatasetError, UnknownMethodError, ValueError) as error:  # the user's to fix: no traceback
         print(f"error: {error}", file=sys.stderr)
         return 2

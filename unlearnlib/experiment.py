@@ -1,10 +1,15 @@
-"""One experiment spec -> one tidy result record, with everything cached.
+"""One experiment spec -> one tidy result row in the ledger; models cached on the side.
 
 An ``ExperimentSpec`` names the original model (``OriginalSpec``), a forget-set scenario
 and its parameters, an unlearning method and its hyper-parameter overrides. The
 original model is trained once per ``OriginalSpec``; the retrained model once per forget
-set; each record once per spec. Models and records are written atomically, so a run
-killed at any moment leaves nothing half-written and a rerun only computes what is missing.
+set; each row once per spec. Rows go to the results ledger (:mod:`unlearnlib.ledger`,
+committed), models to the model cache (ignored), both written atomically, so a run killed
+at any moment leaves nothing half-written and a rerun only computes what is missing.
+
+Seeds: an original of seed ``s`` is initialised (and its data shuffled) with ``s``; every
+retrained model draws its initialisation from a disjoint stream (:func:`retrain_seed`),
+so the gold standard never shares the original's initial weights.
 """
 from __future__ import annotations
 
@@ -13,28 +18,42 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import pandas as pd
 from torch import nn
 
-from . import __version__
-from .algorithms import Hyperparameters, UnlearningTask, get_method, unlearn
+from .algorithms import DivergedError, Hyperparameters, UnlearningTask, get_method, unlearn
 from .attacks import loss_attack, mia_efficacy
 from .data import ImageDataset, load_dataset
 from .data.files import key_of
-from .metrics import accuracy, average_gap, balanced_accuracy, group_accuracies, macro_auc, run_time_efficiency
-from .models import create_model
-from .paths import atomic_write_bytes, cache_dir, device
+from .ledger import Ledger, method_code_version, stamp
+from .metrics import (accuracy, average_gap, balanced_accuracy, group_accuracies, macro_auc, membership_auc,
+                      run_time_efficiency)
+from .models import create_model, dead_weight_share
+from .paths import device
 from .profiles import Profile
 from .scenarios import ForgetSplit, difficulty_scores, make_scenario
 from .store import ModelStore, config_key, plain
 from .training import Evaluation, Tensors, TrainConfig, evaluate, fit
 
+# Bump when shared code (data, splits, training, scenarios, metrics) changes results: every
+# row made with another value is recomputed. Method code is versioned per method.
+PIPELINE_VERSION = "2"
+ORIGINAL_VERSION = "1"  # the same for what the originals' rows depend on (data, splits, training, metrics)
 SPLIT_NAMES = ("retain", "forget", "val", "test")
 GAP_METRICS = ("retain_acc", "forget_acc", "test_acc", "mia_efficacy")  # the average gap, as in SalUn
+RETRAIN_SEED_BASE = 100_000  # originals use seeds below it, retrained models seeds above
+TUNING_SEED = 90  # the tuning runs' original and forget set: no evaluation uses this seed
+
+
+def retrain_seed(seed: int, replica: int = 0) -> int:
+    """The initialisation seed of retrained model ``replica`` for experiment seed ``seed``:
+    disjoint from every original's seed (and from the other replicas')."""
+    if not 0 <= replica < 1000:
+        raise ValueError(f"replica must lie in [0, 1000); got {replica}")
+    return RETRAIN_SEED_BASE + 1000 * int(seed) + replica
 
 
 @dataclass(frozen=True)
@@ -48,10 +67,12 @@ class OriginalSpec:
     model: str
     recipe: TrainConfig
     seed: int
+    profile: str = ""
 
     @classmethod
     def from_profile(cls, profile: Profile, dataset: str, seed: int) -> "OriginalSpec":
-        return cls(dataset, profile.image_size, profile.split_seed, profile.max_per_split, profile.model, profile.recipe, seed)
+        return cls(dataset, profile.image_size_for(dataset), profile.split_seed, profile.max_per_split, profile.model,
+                   profile.recipe, seed, profile.name)
 
 
 @dataclass(frozen=True)
@@ -80,7 +101,8 @@ class ExperimentSpec:
 
     def label(self) -> str:
         params = ", ".join(f"{k}={v}" for k, v in self.scenario_params)
-        return f"{self.original.dataset} seed {self.seed} {self.scenario}({params}) {self.method}"
+        extra = f" {dict(self.hyperparameters)}" if self.hyperparameters else ""
+        return f"{self.original.dataset} seed {self.seed} {self.scenario}({params}) {self.method}{extra}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,17 +147,109 @@ def original_model(spec: OriginalSpec, data: StudyData, *, store: ModelStore | N
     return model, info
 
 
-def original_difficulty(spec: OriginalSpec, data: StudyData, *, store: ModelStore | None = None):
-    """Per-training-sample difficulty from the original model: final loss and learning speed."""
-    model, info = original_model(spec, data, store=store)
-    final = evaluate(model, data.tensors.subset(data.split("train")))
-    return difficulty_scores(final.losses, info["correct"])
+# ----------------------------------------------------------------------------- per-original rows
 
 
-def forget_split(spec: ExperimentSpec, data: StudyData, *, store: ModelStore | None = None) -> ForgetSplit:
+def _original_version() -> str:
+    return f"o{ORIGINAL_VERSION}"
+
+
+def _original_row(spec: OriginalSpec, data: StudyData, models: ModelStore) -> dict:
+    """How well the original fits and generalizes, and whether it memorizes."""
+    model, info = original_model(spec, data, store=models, progress=False)
+    train = data.tensors.subset(data.split("train"))
+    on = {name: evaluate(model, data.tensors.subset(data.split(name))) for name in ("train", "val", "test")}
+    by_sex = {}
+    if data.dataset.has_sex:
+        sex = data.dataset.metadata["sex"].to_numpy()[data.split("test")]
+        by_sex = {f"test_{k}": v for k, v in group_accuracies(on["test"].labels, on["test"].preds, sex, values=("male", "female")).items()}
+    return {
+        **stamp(config_key(spec), spec.profile, _original_version()),
+        "dataset": spec.dataset, "model": spec.model, "image_size": spec.image_size, "seed": spec.seed, "init_seed": spec.seed,
+        "recipe": json.dumps(plain(spec.recipe)), "n_train": len(train),
+        "train_acc": on["train"].accuracy, "val_acc": on["val"].accuracy, "test_acc": on["test"].accuracy,
+        "test_bacc": balanced_accuracy(on["test"].labels, on["test"].preds), "test_auc": macro_auc(on["test"].labels, on["test"].probs),
+        "membership_auc": membership_auc(on["train"].losses, on["test"].losses),
+        "dead_weight_share": dead_weight_share(model, train.x, train.y),
+        **by_sex,
+        "train_seconds": float(info["seconds"]),
+        "epoch_loss": json.dumps([round(float(v), 6) for v in info["loss"]]),
+        "epoch_accuracy": json.dumps([round(float(v), 6) for v in info["accuracy"]]),
+    }
+
+
+def original_summary(spec: OriginalSpec, *, data: StudyData | None = None, models: ModelStore | None = None,
+                     ledger: Ledger | None = None) -> dict:
+    """The ledger row of an original model (trained and measured when missing)."""
+    ledger = ledger or Ledger()
+    rows = ledger.fetch_or_compute("originals", config_key(spec), _original_version(),
+                                   lambda: _original_row(spec, data or load_study_data(spec), models or ModelStore()),
+                                   describe=f"the original {spec.dataset} seed {spec.seed}")
+    return rows.iloc[0].to_dict()
+
+
+def _sample_rows(spec: OriginalSpec, data: StudyData, models: ModelStore) -> pd.DataFrame:
+    model, info = original_model(spec, data, store=models, progress=False)
+    train = data.split("train")
+    scores = difficulty_scores(evaluate(model, data.tensors.subset(train)).losses, info["correct"])
+    provenance = stamp(config_key(spec), spec.profile, _original_version())
+    return pd.DataFrame({**provenance, "dataset": spec.dataset, "seed": spec.seed, "sample": np.arange(len(train)), "index": train,
+                         "loss": scores["loss"].to_numpy(), "learning_speed": scores["learning_speed"].to_numpy()})
+
+
+def _memorization_spec(spec: OriginalSpec, n_models: int) -> dict:
+    # A property of the data and the recipe, not of one original: one estimate per dataset.
+    return {"memorization": dataclasses.replace(spec, seed=0), "n_models": n_models}
+
+
+def _memorization_rows(spec: OriginalSpec, n_models: int, data: StudyData) -> pd.DataFrame:
+    from .memorization import memorization_scores
+
+    train = data.split("train")
+    result = memorization_scores(data.tensors.subset(train), make_model=model_factory(spec, data.dataset), recipe=spec.recipe,
+                                 n_models=n_models, seed=spec.seed)
+    provenance = stamp(config_key(_memorization_spec(spec, n_models)), spec.profile, _original_version())
+    return pd.DataFrame({**provenance, "dataset": spec.dataset, "n_models": n_models, "sample": np.arange(len(train)), "index": train,
+                         "memorization": result.scores, "memorization_acc": result.accuracy_scores, "seconds": result.seconds})
+
+
+def difficulty_table(spec: OriginalSpec, *, memorization_models: int, data: StudyData | None = None,
+                     models: ModelStore | None = None, ledger: Ledger | None = None) -> pd.DataFrame:
+    """One row per training sample (training-split order): the original's final ``loss``
+    and ``learning_speed``, and the data's ``memorization`` estimate (Feldman & Zhang)."""
+    ledger, models = ledger or Ledger(), models or ModelStore()
+    lazy = _Lazy(lambda: data or load_study_data(spec))
+    scores = ledger.fetch_or_compute("sample_scores", config_key(spec), _original_version(),
+                                     lambda: _sample_rows(spec, lazy(), models), describe=f"per-sample scores of {spec.dataset} seed {spec.seed}")
+    memo_spec = _memorization_spec(spec, memorization_models)
+    memo = ledger.fetch_or_compute("memorization", config_key(memo_spec), _original_version(),
+                                   lambda: _memorization_rows(memo_spec["memorization"], memorization_models, lazy()),
+                                   describe=f"memorization of {spec.dataset} ({memorization_models} models)")
+    table = scores.sort_values("sample")[["sample", "index", "loss", "learning_speed"]].reset_index(drop=True)
+    table["memorization"] = memo.sort_values("sample")["memorization"].to_numpy()
+    return table
+
+
+class _Lazy:
+    """Compute once, on first call (a dataset load only when something is missing)."""
+
+    def __init__(self, make):
+        self._make, self._value = make, None
+
+    def __call__(self):
+        if self._value is None:
+            self._value = self._make()
+        return self._value
+
+
+def forget_split(spec: ExperimentSpec, data: StudyData, *, store: ModelStore | None = None, ledger: Ledger | None = None,
+                 memorization_models: int | None = None) -> ForgetSplit:
     params = dict(spec.scenario_params)
     if spec.scenario == "difficulty":
-        params["scores"] = original_difficulty(spec.original, data, store=store)
+        from .profiles import get_profile
+
+        n = memorization_models or get_profile(spec.original.profile).memorization_models
+        params["scores"] = difficulty_table(spec.original, memorization_models=n, data=data, models=store, ledger=ledger)
     return make_scenario(spec.scenario, data.dataset, seed=spec.seed, **params)
 
 
@@ -162,7 +276,8 @@ def evaluate_splits(model: nn.Module, data: StudyData, split: ForgetSplit) -> tu
 
 def model_metrics(model: nn.Module, data: StudyData, split: ForgetSplit, *, seed: int) -> dict[str, float]:
     """Every per-model metric of the study: accuracies per split (and per sex where the
-    dataset records it), test AUC, and the two membership-inference attacks."""
+    dataset records it), test AUC, the two membership-inference attacks, and how many
+    classes the model still predicts on the test split (1 = collapsed)."""
     results, indices = evaluate_splits(model, data, split)
     row: dict[str, float] = {}
     for name, result in results.items():
@@ -178,57 +293,64 @@ def model_metrics(model: nn.Module, data: StudyData, split: ForgetSplit, *, seed
     retain, test, forget = results["retain"], results["test"], results["forget"]
     row["mia_efficacy"] = mia_efficacy(retain.logits, retain.labels, test.logits, test.labels, forget.logits, forget.labels, seed=seed)
     row["loss_attack"] = loss_attack(forget.losses, test.losses, seed=seed) if len(forget.losses) >= 10 else float("nan")
+    row["test_classes_predicted"] = int(len(np.unique(test.preds)))
     return row
 
 
-# ----------------------------------------------------------------------------- records
+# ----------------------------------------------------------------------------- results
 
 
-def _resolved_hyperparameters(spec: ExperimentSpec) -> str:
-    return json.dumps(plain(spec.method_hyperparameters().as_dict()))
+def code_version(spec) -> str:
+    """The code that made a row: the shared pipeline's version and the method's code digest
+    (and the retraining code's, which every comparison depends on)."""
+    method = spec.method if isinstance(spec, ExperimentSpec) else spec.experiment.method
+    kind = "" if isinstance(spec, ExperimentSpec) else type(spec).__name__[:2].lower()
+    return f"p{PIPELINE_VERSION}{kind}-{method_code_version(method)}-{method_code_version('retrain')}"
 
 
-def _is_current(spec, record: dict) -> bool:
-    """A record is stale when the method's defaults changed since it was made: the key holds
-    only the overrides, the record the values actually used."""
-    if isinstance(spec, ExperimentSpec) and "hyperparameters" in record:
-        return record["hyperparameters"] == _resolved_hyperparameters(spec)
-    return True
+def _kind(spec) -> str:
+    return {ExperimentSpec: "experiments", TuningSpec: "tuning", ForgettingQualitySpec: "forgetting_quality"}[type(spec)]
+
+
+def _profile_of(spec) -> str:
+    experiment = spec if isinstance(spec, ExperimentSpec) else spec.experiment
+    return experiment.original.profile
 
 
 class ResultStore:
-    """One JSON record per spec under ``<cache>/results/<key>.json``, written atomically."""
+    """The rows of experiments, tuning runs and forgetting-quality runs, in the ledger
+    under ``root`` (default: the project's ``data/ledger``)."""
 
-    def __init__(self, root: str | Path | None = None):
-        self.root = Path(root) if root is not None else cache_dir() / "results"
-
-    def path(self, spec: ExperimentSpec) -> Path:
-        return self.root / f"{config_key(spec)}.json"
+    def __init__(self, root=None):
+        self.ledger = Ledger(root)
 
     def load(self, spec) -> dict | None:
-        try:
-            record = json.loads(self.path(spec).read_text())
-        except (OSError, ValueError):  # absent or unreadable: compute it (again)
-            return None
-        return record if _is_current(spec, record) else None
+        return self.ledger.get(_kind(spec), config_key(spec), code_version(spec))
 
-    def save(self, spec: ExperimentSpec, record: dict) -> None:
-        atomic_write_bytes(self.path(spec), json.dumps(record, default=float, indent=1).encode())
+    def fetch(self, spec, compute: Callable[[], dict]) -> dict:
+        """The row of ``spec``, computed by ``compute()`` and appended when missing."""
+        def row() -> dict:
+            return {**stamp(config_key(spec), _profile_of(spec), code_version(spec)), **compute()}
 
-    def __contains__(self, spec: ExperimentSpec) -> bool:
+        label = spec.label() if isinstance(spec, ExperimentSpec) else f"{type(spec).__name__} of {spec.experiment.label()}"
+        self.ledger.fetch_or_compute(_kind(spec), config_key(spec), code_version(spec), row, describe=label)
+        return self.load(spec)
+
+    def __contains__(self, spec) -> bool:
         return self.load(spec) is not None
 
 
-def _unlearned_model(
-    spec: ExperimentSpec, task: UnlearningTask, split: ForgetSplit, store: ModelStore, progress: bool, seed: int | None = None
-):
-    """The method's model and wall time (``seed`` defaults to the spec's); the retrained
-    model is cached per forget set and seed."""
-    seed = spec.seed if seed is None else seed
+def _unlearned_model(spec: ExperimentSpec, task: UnlearningTask, split: ForgetSplit, store: ModelStore, progress: bool,
+                     seed: int | None = None):
+    """The method's model and wall time. ``seed``: the method's seed (default the spec's);
+    for ``retrain`` the initialisation seed (default :func:`retrain_seed`). Retrained
+    models are cached per forget set and seed."""
     if spec.method != "retrain":
-        result = unlearn(spec.method, task, spec.method_hyperparameters(), seed=seed, progress=progress)
+        result = unlearn(spec.method, task, spec.method_hyperparameters(), seed=spec.seed if seed is None else seed, progress=progress)
         return result.model, result.seconds
-    config = {"original": spec.original, "forget": key_of(split.forget.tolist()), "hyperparameters": spec.hyperparameters, "seed": seed}
+    seed = retrain_seed(spec.seed) if seed is None else seed
+    config = {"original": spec.original, "forget": key_of(split.forget.tolist()), "hyperparameters": spec.hyperparameters, "seed": seed,
+              "code": method_code_version("retrain")}
     model = task.make_model(seed)
     cached = store.load("retrain", config, model)
     if cached is not None:
@@ -238,12 +360,17 @@ def _unlearned_model(
     return result.model, result.seconds
 
 
-def _prepare(experiment: ExperimentSpec, data: StudyData | None, models: ModelStore, progress: bool = False):
+def _prepare(experiment: ExperimentSpec, data: StudyData | None, models: ModelStore, progress: bool = False,
+             ledger: Ledger | None = None):
     """Data, forget split and unlearning task of an experiment (the original from the cache)."""
     data = data or load_study_data(experiment.original)
     original, _ = original_model(experiment.original, data, store=models, progress=progress)
-    split = forget_split(experiment, data, store=models)
+    split = forget_split(experiment, data, store=models, ledger=ledger)
     return data, split, unlearning_task(experiment.original, data, original, split)
+
+
+def _status(metrics: dict) -> str:
+    return "collapsed: predicts one class on test" if metrics.get("test_classes_predicted") == 1 else "ok"
 
 
 def run_experiment(
@@ -254,49 +381,77 @@ def run_experiment(
     results: ResultStore | None = None,
     progress: bool = False,
 ) -> dict:
-    """The tidy record of one spec: its metrics, the retrained model's beside them, gaps,
-    timings, the full spec and the library version. Cached: a second call reads the record."""
+    """The tidy row of one spec: its metrics, the retrained model's beside them, gaps,
+    timings, the full spec and its provenance. Read from the ledger when there.
+
+    A method whose loss diverges is stopped: its row says ``status = diverged`` and has no
+    metrics; one that collapses to a single class keeps its metrics and says ``collapsed``."""
     results = results or ResultStore()
-    cached = results.load(spec)
-    if cached is not None:
-        return cached
-    models = models or ModelStore()
-    get_method(spec.method)  # fail on an unknown name before any training
-    data, split, task = _prepare(spec, data, models, progress)
-    started = time.perf_counter()
-    model, seconds = _unlearned_model(spec, task, split, models, progress)
-    metrics = model_metrics(model, data, split, seed=spec.seed)
-    if spec.method == "retrain":
-        reference = {**metrics, "seconds": seconds}
-    else:
-        reference = run_experiment(spec.retrain_spec(), data=data, models=models, results=results, progress=progress)
-    record = {
-        "dataset": spec.original.dataset,
-        "model": spec.original.model,
-        "image_size": spec.original.image_size,
-        "seed": spec.seed,
-        "scenario": spec.scenario,
-        **{f"scenario_{k}": v for k, v in spec.scenario_params},
-        "scenario_description": split.description,
-        "forget_size": len(split.forget),
-        "forget_fraction": len(split.forget) / (len(split.forget) + len(split.retain)),
-        "method": spec.method,
-        "hyperparameters": _resolved_hyperparameters(spec),
-        "seconds": seconds,
-        **metrics,
-        **{f"retrain_{k}": reference[k] for k in metrics},
-        **{f"gap_{k}": abs(metrics[k] - reference[k]) for k in metrics},
-        "avg_gap": average_gap(metrics, reference, GAP_METRICS),
-        "retrain_seconds": reference["seconds"],
-        "rte": run_time_efficiency(reference["seconds"], seconds) if spec.method != "original" else float("nan"),
-        "eval_seconds": time.perf_counter() - started - seconds,
-        "spec": json.dumps(plain(spec)),
-        "spec_key": config_key(spec),
-        "unlearnlib_version": __version__,
-        "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    results.save(spec, record)
-    return record
+    get_method(spec.method)  # fail on an unknown name before any work
+
+    def compute() -> dict:
+        nonlocal data
+        models_ = models or ModelStore()
+        data, split, task = _prepare(spec, data, models_, progress, ledger=results.ledger)
+        if spec.method == "retrain":
+            reference = None
+        else:
+            reference = run_experiment(spec.retrain_spec(), data=data, models=models_, results=results, progress=progress)
+        started = time.perf_counter()
+        try:
+            model, seconds = _unlearned_model(spec, task, split, models_, progress)
+            metrics, status = model_metrics(model, data, split, seed=spec.seed), None
+            status = _status(metrics)
+        except DivergedError as error:
+            seconds, metrics, status = time.perf_counter() - started, {}, f"diverged: {error}"
+        if reference is None:
+            reference, keys = {**metrics, "seconds": seconds}, list(metrics)
+        else:  # the retrain row holds each metric of the retrained model as retrain_<metric>
+            keys = [k[len("retrain_"):] for k in reference if k.startswith("retrain_") and k not in _NOT_METRICS]
+            reference = {**{k: reference[k] for k in keys}, "seconds": reference["seconds"]}
+        return {
+            "dataset": spec.original.dataset,
+            "model": spec.original.model,
+            "image_size": spec.original.image_size,
+            "seed": spec.seed,
+            "init_seed": retrain_seed(spec.seed) if spec.method == "retrain" else spec.seed,
+            "retrain_init_seed": retrain_seed(spec.seed),
+            "scenario": spec.scenario,
+            **{f"scenario_{k}": v for k, v in spec.scenario_params},
+            "scenario_description": split.description,
+            "forget_size": len(split.forget),
+            "forget_fraction": len(split.forget) / (len(split.forget) + len(split.retain)),
+            "forget_groups": _group_count(data, split.forget),
+            "forget_groups_in_retain": _shared_groups(data, split),
+            "method": spec.method,
+            "hyperparameters": json.dumps(plain(spec.method_hyperparameters().as_dict()), sort_keys=True),
+            "tuned": bool(spec.hyperparameters),
+            "status": status,
+            "seconds": seconds,
+            **{k: metrics.get(k, float("nan")) for k in keys},
+            **{f"retrain_{k}": reference[k] for k in keys},
+            **{f"gap_{k}": abs(metrics.get(k, float("nan")) - reference[k]) for k in keys},
+            "avg_gap": average_gap(metrics, reference, GAP_METRICS) if metrics else float("nan"),
+            "retrain_seconds": reference["seconds"],
+            "rte": run_time_efficiency(reference["seconds"], seconds) if spec.method != "original" else float("nan"),
+            "eval_seconds": time.perf_counter() - started - seconds,
+            "spec": json.dumps(plain(spec), sort_keys=True),
+        }
+
+    return results.fetch(spec, compute)
+
+
+_NOT_METRICS = ("retrain_seconds", "retrain_init_seed")
+
+
+def _group_count(data: StudyData, indices: np.ndarray) -> int:
+    return int(data.dataset.metadata["group"].iloc[indices].nunique())
+
+
+def _shared_groups(data: StudyData, split: ForgetSplit) -> int:
+    """Groups (lesions, patients) with images on both sides: their twins keep them in the model."""
+    groups = data.dataset.metadata["group"]
+    return int(len(set(groups.iloc[split.forget]) & set(groups.iloc[split.retain])))
 
 
 # ----------------------------------------------------------------------------- tuning
@@ -311,6 +466,15 @@ class TuningSpec:
     n_trials: int
 
 
+def tuning_spec(profile: Profile, dataset: str, method: str, *, objective: str = "retrain", fraction: float = 0.1,
+                n_trials: int | None = None) -> TuningSpec:
+    """The study's tuning run of ``method``: on the tuning seed's original and forget set
+    (:data:`TUNING_SEED`, which no evaluation uses), scored on the validation split."""
+    original = OriginalSpec.from_profile(profile, dataset, TUNING_SEED)
+    return TuningSpec(ExperimentSpec.build(original, "random", method, fraction=fraction), objective,
+                      profile.tuning_trials if n_trials is None else n_trials)
+
+
 def run_tuning(
     spec: TuningSpec,
     *,
@@ -318,37 +482,42 @@ def run_tuning(
     models: ModelStore | None = None,
     results: ResultStore | None = None,
 ) -> dict:
-    """A cached record of one tuning run: best parameters, every trial, and the cost in retrains."""
+    """The ledger row of one tuning run: best parameters, every trial, and the cost in retrains."""
     from .tuning import tune
 
     results = results or ResultStore()
-    cached = results.load(spec)
-    if cached is not None:
-        return cached
-    models = models or ModelStore()
-    experiment = spec.experiment
-    data, split, task = _prepare(experiment, data, models)
-    retrained, retrain_seconds = _unlearned_model(experiment.retrain_spec(), task, split, models, progress=False)
-    result = tune(experiment.method, task, objective=spec.objective, n_trials=spec.n_trials, seed=experiment.seed,
-                  retrained=retrained if spec.objective == "retrain" else None)
-    record = {
-        "dataset": experiment.original.dataset,
-        "seed": experiment.seed,
-        "scenario": experiment.scenario,
-        "method": experiment.method,
-        "objective": spec.objective,
-        "n_trials": spec.n_trials,
-        "best_params": json.dumps(plain(result.best_params)),
-        "best_value": result.best_value,
-        "tuning_seconds": result.total_seconds,
-        "retrain_seconds": retrain_seconds,
-        "cost_in_retrains": result.total_seconds / retrain_seconds,
-        "trials": json.dumps(plain(result.trials)),
-        "spec": json.dumps(plain(spec)),
-        "unlearnlib_version": __version__,
-    }
-    results.save(spec, record)
-    return record
+
+    def compute() -> dict:
+        models_ = models or ModelStore()
+        experiment = spec.experiment
+        data_, split, task = _prepare(experiment, data, models_, ledger=results.ledger)
+        retrained, retrain_seconds = _unlearned_model(experiment.retrain_spec(), task, split, models_, progress=False)
+        result = tune(experiment.method, task, objective=spec.objective, n_trials=spec.n_trials, seed=experiment.seed,
+                      retrained=retrained if spec.objective == "retrain" else None)
+        return {
+            "dataset": experiment.original.dataset,
+            "seed": experiment.seed,
+            "scenario": experiment.scenario,
+            "forget_size": len(split.forget),
+            "method": experiment.method,
+            "objective": spec.objective,
+            "n_trials": spec.n_trials,
+            "best_params": json.dumps(plain(result.best_params), sort_keys=True),
+            "best_value": result.best_value,
+            "diverged_trials": sum(t.get("status", "ok") != "ok" for t in result.trials),
+            "tuning_seconds": result.total_seconds,
+            "retrain_seconds": retrain_seconds,
+            "cost_in_retrains": result.total_seconds / retrain_seconds,
+            "trials": json.dumps(plain(result.trials)),
+            "spec": json.dumps(plain(spec), sort_keys=True),
+        }
+
+    return results.fetch(spec, compute)
+
+
+def tuned_hyperparameters(record: dict) -> dict:
+    """The best parameters of a tuning row, as overrides for an ``ExperimentSpec``."""
+    return json.loads(record["best_params"])
 
 
 # ----------------------------------------------------------------------------- forgetting quality
@@ -357,11 +526,29 @@ def run_tuning(
 @dataclass(frozen=True)
 class ForgettingQualitySpec:
     """The NeurIPS 2023 challenge's score for one method on one forget set, from
-    ``n_models`` unlearned and ``n_models`` retrained models (seeds 0 .. n_models-1 offset
-    by 1000 x the spec's seed; the original model is shared)."""
+    ``n_models`` unlearned and ``n_models`` retrained models. Retrained model ``i`` has
+    initialisation seed ``retrain_seed(seed, i)``; a second, independent set of retrained
+    models (``retrain_seed(seed, n_models + i)``) gives the score of a perfect method at
+    this N, against which each method's score is reported (``relative_to_retrain``).
+    Unlearning run ``i`` uses method seed ``1000 * seed + i``; the original is shared."""
 
     experiment: ExperimentSpec
-    n_models: int = 8
+    n_models: int = 32
+
+
+def _statistics(method_spec: ExperimentSpec, seeds, task, split, data, models) -> dict[str, np.ndarray | float]:
+    from .attacks import logit_scaled_confidence
+
+    stats, retain_accs, test_accs, seconds = [], [], [], 0.0
+    test_set = data.tensors.subset(data.split("test"))
+    for seed in seeds:
+        model, took = _unlearned_model(method_spec, task, split, models, False, seed=seed)
+        forget = evaluate(model, task.forget)
+        stats.append(logit_scaled_confidence(forget.logits, forget.labels))
+        retain_accs.append(evaluate(model, task.retain).accuracy)
+        test_accs.append(evaluate(model, test_set).accuracy)
+        seconds += took
+    return {"stats": np.stack(stats), "retain": np.array(retain_accs), "test": np.array(test_accs), "seconds": seconds}
 
 
 def run_forgetting_quality(
@@ -371,54 +558,36 @@ def run_forgetting_quality(
     models: ModelStore | None = None,
     results: ResultStore | None = None,
 ) -> dict:
-    """Cached record: forget score F, forgetting quality F x accuracy ratios, and the ratios.
-
-    For ``retrain`` itself the "unlearned" models are a second, independent set of
-    retrained models: the score a perfect method gets at this N (the noise floor)."""
-    from .attacks import accuracy_ratio, forget_score, forgetting_quality, logit_scaled_confidence
+    """Ledger row: forget score F, forgetting quality F x accuracy ratios, the ratios, and
+    the score relative to independent retrains with a bootstrap 95 % interval over models."""
+    from .attacks import relative_forgetting_quality
 
     if spec.n_models < 3:
         raise ValueError(f"forgetting quality needs at least 3 models per side; got {spec.n_models}")
     results = results or ResultStore()
-    cached = results.load(spec)
-    if cached is not None:
-        return cached
-    models = models or ModelStore()
-    experiment = spec.experiment
-    data, split, task = _prepare(experiment, data, models)
-    base = 1000 * experiment.seed
-    offset = spec.n_models if experiment.method == "retrain" else 0  # retrain vs independent retrains
 
-    def statistics(method_spec: ExperimentSpec, seeds) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        stats, retain_accs, test_accs, seconds = [], [], [], 0.0
-        for seed in seeds:
-            model, took = _unlearned_model(method_spec, task, split, models, False, seed=seed)
-            forget, retain = evaluate(model, task.forget), evaluate(model, task.retain)
-            test = evaluate(model, data.tensors.subset(data.split("test")))
-            stats.append(logit_scaled_confidence(forget.logits, forget.labels))
-            retain_accs.append(retain.accuracy)
-            test_accs.append(test.accuracy)
-            seconds += took
-        return np.stack(stats), np.array(retain_accs), np.array(test_accs), seconds
+    def compute() -> dict:
+        models_ = models or ModelStore()
+        experiment = spec.experiment
+        data_, split, task = _prepare(experiment, data, models_, ledger=results.ledger)
+        n, seed = spec.n_models, experiment.seed
+        retrain_spec = experiment.retrain_spec()
+        retrained = _statistics(retrain_spec, [retrain_seed(seed, i) for i in range(n)], task, split, data_, models_)
+        reference = _statistics(retrain_spec, [retrain_seed(seed, n + i) for i in range(n)], task, split, data_, models_)
+        unlearned = reference if experiment.method == "retrain" else _statistics(
+            experiment, [1000 * seed + i for i in range(n)], task, split, data_, models_)
+        score = relative_forgetting_quality(unlearned, retrained, reference, seed=seed)
+        return {
+            "dataset": experiment.original.dataset,
+            "seed": seed,
+            "scenario": experiment.scenario,
+            "method": experiment.method,
+            "n_models": n,
+            "forget_size": len(split.forget),
+            **score,
+            "identical_models": bool(np.ptp(unlearned["stats"], axis=0).max() == 0),
+            "method_seconds": unlearned["seconds"] / n,
+            "spec": json.dumps(plain(spec), sort_keys=True),
+        }
 
-    retrained = statistics(experiment.retrain_spec(), [base + i for i in range(spec.n_models)])
-    unlearned = statistics(experiment, [base + offset + i for i in range(spec.n_models)])
-    retain_ratio = accuracy_ratio(unlearned[1], retrained[1])
-    test_ratio = accuracy_ratio(unlearned[2], retrained[2])
-    record = {
-        "dataset": experiment.original.dataset,
-        "seed": experiment.seed,
-        "scenario": experiment.scenario,
-        "method": experiment.method,
-        "n_models": spec.n_models,
-        "forget_size": len(split.forget),
-        "forget_score": forget_score(unlearned[0], retrained[0]),
-        "retain_acc_ratio": retain_ratio,
-        "test_acc_ratio": test_ratio,
-        "forgetting_quality": forgetting_quality(unlearned[0], retrained[0], retain_acc_ratio=retain_ratio, test_acc_ratio=test_ratio),
-        "method_seconds": unlearned[3] / spec.n_models,
-        "spec": json.dumps(plain(spec)),
-        "unlearnlib_version": __version__,
-    }
-    results.save(spec, record)
-    return record
+    return results.fetch(spec, compute)

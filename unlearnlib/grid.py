@@ -1,7 +1,9 @@
 """Grids of experiments: expand, run what is missing (locally or on Dask), collect a table.
 
-Every record is cached as it finishes (``experiment.ResultStore``), so an interrupted
-grid resumes where it stopped: finished runs are read back, the interrupted one is redone.
+Every row goes to the results ledger as it finishes (``experiment.ResultStore``), so an
+interrupted grid resumes where it stopped: finished runs are read back, the interrupted
+one is redone. With computing switched off (``make figures``) a grid that lacks rows fails
+at once, naming them.
 The same grid runs unchanged on a Dask cluster, local or on SLURM (``slurm_client``).
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tqdm import tqdm
 
 from .algorithms import available, get_method
 from .experiment import ExperimentSpec, OriginalSpec, ResultStore, load_study_data, original_model, run_experiment
+from .ledger import MissingResultError, ledger_only
 from .paths import atomic_write_bytes
 from .profiles import Profile
 from .store import ModelStore
@@ -54,10 +57,10 @@ def _study_data(original: OriginalSpec):
 
 
 def _stores(cache_root: str | None) -> tuple[ModelStore, ResultStore]:
-    """The model and result stores under ``cache_root``, else under the cache directory."""
+    """The model cache and the ledger under ``cache_root`` (``models/``, ``ledger/``), else the defaults."""
     if cache_root is None:
         return ModelStore(), ResultStore()
-    return ModelStore(Path(cache_root) / "models"), ResultStore(Path(cache_root) / "results")
+    return ModelStore(Path(cache_root) / "models"), ResultStore(Path(cache_root) / "ledger")
 
 
 def _use_threads(threads: int | None) -> None:
@@ -102,6 +105,12 @@ def run_grid(
     results = _stores(root)[1]
     unique = list(dict.fromkeys(specs))
     pending = [s for s in unique if s not in results]
+    if pending and ledger_only():
+        listed = "\n  ".join(s.label() for s in pending[:10])
+        raise MissingResultError(
+            f"the ledger ({results.ledger.root}) lacks {len(pending)} of {len(unique)} experiment rows, e.g.\n  {listed}\n"
+            "compute them with `make reproduce` (resumes from the ledger), then commit data/ledger"
+        )
     originals = list(dict.fromkeys(s.original for s in pending))
     bar = tqdm(total=len(pending), desc="experiments", disable=not progress or not pending)
     if client is None:

@@ -95,3 +95,14 @@ def average_gap(method: Mapping[str, float], retrain: Mapping[str, float], keys:
             f"metrics {missing} missing from the method or the retrain results; both have to contain all of {keys}"
         )
     return float(np.mean([abs(float(method[k]) - float(retrain[k])) for k in keys]))
+
+
+def membership_auc(member_losses: np.ndarray, nonmember_losses: np.ndarray) -> float:
+    """Loss-threshold membership-inference AUC (Yeom et al. 2018): how well a per-sample loss
+    tells training members (low loss) from held-out samples. 0.5 is chance; a model that
+    memorizes its training set scores well above it."""
+    member_losses, nonmember_losses = np.asarray(member_losses, float), np.asarray(nonmember_losses, float)
+    if len(member_losses) == 0 or len(nonmember_losses) == 0:
+        raise ValueError(f"need members and non-members; got {len(member_losses)} and {len(nonmember_losses)}")
+    truth = np.r_[np.ones(len(member_losses)), np.zeros(len(nonmember_losses))]
+    return float(roc_auc_score(truth, -np.r_[member_losses, nonmember_losses]))

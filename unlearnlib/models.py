@@ -53,3 +53,24 @@ def create_model(name: str, *, num_classes: int, in_chans: int, image_size: int,
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return timm.create_model(name, pretrained=False, num_classes=num_classes, in_chans=in_chans)
+
+
+def dead_weight_share(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 512) -> float:
+    """Share of conv / linear weights whose loss gradient over (x, y) is exactly zero.
+
+    Such weights never move under any gradient-based method (at 28 px a 3x3 conv on a
+    1x1 map only uses its centre tap), so a saliency mask over them is meaningless."""
+    import torch.nn.functional as F
+
+    was_training = model.training
+    model.eval()
+    weights = [m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    grads = [torch.zeros_like(w) for w in weights]
+    device = next(model.parameters()).device
+    for start in range(0, len(y), batch_size):
+        loss = F.cross_entropy(model(x[start : start + batch_size].to(device)), y[start : start + batch_size].to(device), reduction="sum")
+        for total, g in zip(grads, torch.autograd.grad(loss, weights)):
+            total += g.abs()
+    model.train(was_training)
+    dead = sum(int((g == 0).sum()) for g in grads)
+    return dead / sum(g.numel() for g in grads)

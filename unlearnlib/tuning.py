@@ -23,11 +23,12 @@ import numpy as np
 import optuna
 from torch import nn
 
-from .algorithms import UnlearningTask, get_method, unlearn
+from .algorithms import DivergedError, UnlearningTask, get_method, unlearn
 from .attacks import mia_efficacy
 from .training import Tensors, evaluate
 
 OBJECTIVES = ("retrain", "retrain_free")
+DIVERGED_VALUE = 3.0  # above any reachable objective value (each term is at most 1)
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,13 @@ def tune(
     def run_trial(trial: optuna.Trial) -> float:
         start = time.perf_counter()
         params = suggest(trial, spec.hyperparameters.search_space)
-        model = unlearn(method, task, spec.hyperparameters(**params), seed=seed).model
-        value = objective_value(objective, validation_scores(model, task, seed=seed), retrained=retrained_scores, original=original_scores)
-        trials.append({"number": trial.number, "params": params, "value": value, "seconds": time.perf_counter() - start})
+        try:
+            model = unlearn(method, task, spec.hyperparameters(**params), seed=seed).model
+            value = objective_value(objective, validation_scores(model, task, seed=seed), retrained=retrained_scores, original=original_scores)
+            status = "ok"
+        except DivergedError as error:  # reported with the trial, and the worst value the objective can take
+            value, status = DIVERGED_VALUE, f"diverged: {error}"
+        trials.append({"number": trial.number, "params": params, "value": value, "status": status, "seconds": time.perf_counter() - start})
         return value
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

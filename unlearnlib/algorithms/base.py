@@ -58,6 +58,10 @@ class Method:
     run: Callable[..., nn.Module]
 
 
+class DivergedError(RuntimeError):
+    """A method's loss became non-finite: the run is stopped and reported, never kept."""
+
+
 class UnknownMethodError(KeyError):
     def __str__(self) -> str:
         return str(self.args[0])

@@ -1,0 +1,64 @@
+"""The study's grids as the notebooks run them: tuned methods, originals, statistics.
+
+Every approximate method is tuned once per dataset with the same budget (the profile's
+``tuning_trials`` Optuna trials, the ``retrain`` objective on the validation split) on
+the tuning seed's original and forget set, which no evaluation uses; every analysis then
+runs the methods at those tuned settings on the evaluation seeds, so the comparison is
+fair and out of sample. ``tuned=False`` runs the defaults (scaled to this data size, see
+each method's docstring) for the untuned table.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import pandas as pd
+
+from .algorithms import available, get_method
+from .experiment import OriginalSpec, original_summary, run_tuning, tuned_hyperparameters, tuning_spec
+from .grid import expand_grid, run_grid
+from .profiles import Profile
+
+PRIMARY_ENDPOINT = "avg_gap"  # mean |metric - retrain's| over retain, forget, test accuracy and MIA-efficacy
+
+
+def tunable(methods: Sequence[str] | str = "all") -> list[str]:
+    names = list(available()) if methods == "all" else list(methods)
+    return [m for m in names if get_method(m).hyperparameters.search_space]
+
+
+def tuning_records(profile: Profile, dataset: str, methods: Sequence[str] | str = "all", *, objective: str = "retrain",
+                   fraction: float = 0.1) -> pd.DataFrame:
+    """One tuning row per tunable method (computed and appended to the ledger when missing)."""
+    return pd.DataFrame([run_tuning(tuning_spec(profile, dataset, m, objective=objective, fraction=fraction)) for m in tunable(methods)])
+
+
+def tuned_settings(profile: Profile, dataset: str, methods: Sequence[str] | str = "all") -> dict[str, dict[str, Any]]:
+    """Each tunable method's tuned hyper-parameters on ``dataset`` (objective ``retrain``)."""
+    records = tuning_records(profile, dataset, methods)
+    return {row["method"]: tuned_hyperparameters(row) for _, row in records.iterrows()}
+
+
+def run_study_grid(profile: Profile, *, datasets: Sequence[str], scenarios, methods: Sequence[str] | str = "all",
+                   seeds: Sequence[int] | None = None, tuned: bool = True, progress: bool = True) -> pd.DataFrame:
+    """The rows of a grid, with every tunable method at its tuned settings (``tuned``) or
+    at its defaults; ``retrain`` and ``original`` are always included."""
+    tables = []
+    for dataset in datasets:
+        overrides = tuned_settings(profile, dataset, methods) if tuned else None
+        specs = expand_grid(profile, datasets=[dataset], scenarios=scenarios, methods=methods, seeds=seeds, hyperparameters=overrides)
+        tables.append(run_grid(specs, progress=progress))
+    return pd.concat(tables, ignore_index=True)
+
+
+def originals_table(profile: Profile, datasets: Sequence[str], seeds: Sequence[int]) -> pd.DataFrame:
+    """The ledger rows of the original models (trained and measured where missing)."""
+    return pd.DataFrame([original_summary(OriginalSpec.from_profile(profile, d, s)) for d in datasets for s in seeds])
+
+
+def majority_rate(profile: Profile, dataset: str) -> float:
+    """The test accuracy of always predicting the largest class (a collapsed model's accuracy)."""
+    from .experiment import load_study_data
+
+    data = load_study_data(OriginalSpec.from_profile(profile, dataset, 0)).dataset
+    labels = data.labels[data.split_indices("test")]
+    return float(pd.Series(labels).value_counts(normalize=True).max())

@@ -1,0 +1,100 @@
+"""Recompute a sample of ledger rows from scratch and compare them with the committed ones.
+
+Each chosen experiment row is rebuilt from its stored spec in an empty model cache and an
+empty scratch ledger (only the memorization estimate, an input of the difficulty scenario
+that takes many models, is copied over), so the original, the retrained model and the
+method all train again. Bitwise identity holds only on the same kind of processor with
+the same thread count and torch build: where the row's machine fingerprint equals this
+machine's, every metric must match exactly; elsewhere each difference is expressed in
+units of that metric's seed-to-seed standard deviation in the ledger and must stay within
+``tolerance_sd`` (3).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .experiment import ExperimentSpec, OriginalSpec, ResultStore, code_version, run_experiment
+from .ledger import Ledger, machine_fingerprint
+from .store import ModelStore
+from .training import TrainConfig
+
+COMPARED = ("retain_acc", "forget_acc", "test_acc", "val_acc", "mia_efficacy", "loss_attack", "avg_gap")
+_TYPES = {cls.__name__: cls for cls in (ExperimentSpec, OriginalSpec, TrainConfig)}
+
+
+def from_plain(value):
+    """Inverse of :func:`unlearnlib.store.plain` for the spec types (lists back to tuples)."""
+    if isinstance(value, dict) and "__type__" in value:
+        cls = _TYPES[value["__type__"]]
+        return cls(**{f.name: from_plain(value[f.name]) for f in dataclasses.fields(cls) if f.name in value})
+    if isinstance(value, list):
+        return tuple(from_plain(v) for v in value)
+    return value
+
+
+def _seed_sd(table: pd.DataFrame, row: pd.Series, metric: str) -> float:
+    """The seed-to-seed sd of ``metric`` among rows of the same cell as ``row`` (same dataset,
+    scenario and parameters, method and hyper-parameters; other seeds)."""
+    same = table[(table.dataset == row.dataset) & (table.scenario == row.scenario) & (table.method == row.method)
+                 & (table.hyperparameters == row.hyperparameters) & (table.scenario_description.str.split(";").str[0]
+                                                                     == str(row.scenario_description).split(";")[0])]
+    if same["seed"].nunique() < 2:  # fall back to the method's rows under this scenario
+        same = table[(table.dataset == row.dataset) & (table.scenario == row.scenario) & (table.method == row.method)]
+    return float(same.groupby("seed")[metric].mean().std()) if same["seed"].nunique() > 1 else float("nan")
+
+
+def verify(sample: int, *, seed: int = 0, ledger: Ledger | None = None, tolerance_sd: float = 3.0,
+           progress: bool = True) -> pd.DataFrame:
+    """Recompute ``sample`` randomly chosen current experiment rows; one row per (record, metric)
+    with the committed and recomputed values, the difference, how it is judged, and ``ok``."""
+    if sample < 1:
+        raise ValueError(f"sample must be at least 1; got {sample}")
+    ledger = ledger or Ledger()
+    table = ledger.table("experiments")
+    if table.empty:
+        raise ValueError(f"the ledger at {ledger.root} has no experiment rows to verify")
+    specs = [from_plain(json.loads(s)) for s in table["spec"]]
+    current = np.array([code_version(spec) == str(v) for spec, v in zip(specs, table["code_version"])])
+    candidates = np.flatnonzero(current & (table["status"] == "ok").to_numpy())
+    if len(candidates) < sample:
+        raise ValueError(f"asked to verify {sample} rows but the ledger has only {len(candidates)} current, finished rows")
+    chosen = np.random.default_rng(seed).choice(candidates, size=sample, replace=False)
+    here = machine_fingerprint()["fingerprint"]
+    out = []
+    for position in sorted(chosen):
+        row, spec = table.iloc[position], specs[position]
+        if progress:
+            print(f"[verify] recomputing {spec.label()} (made on {row.machine})", flush=True)
+        with tempfile.TemporaryDirectory(prefix="unlearnlib-verify-") as scratch:
+            scratch_ledger = Ledger(Path(scratch) / "ledger")
+            memorization = ledger.table("memorization")
+            if not memorization.empty:
+                scratch_ledger.put("memorization", memorization)
+            fresh = run_experiment(spec, models=ModelStore(Path(scratch) / "models"), results=_store(scratch_ledger))
+        same_machine = str(row.fingerprint) == here
+        for metric in COMPARED:
+            committed, recomputed = float(row[metric]), float(fresh.get(metric, np.nan))
+            difference = recomputed - committed
+            if same_machine:
+                judged, ok = "exact (same fingerprint)", bool(difference == 0 or (np.isnan(committed) and np.isnan(recomputed)))
+                in_sd = float("nan")
+            else:
+                sd = _seed_sd(table, row, metric)
+                in_sd = abs(difference) / sd if sd > 0 else (0.0 if difference == 0 else float("inf"))
+                judged, ok = f"within {tolerance_sd:g} seed sd (other fingerprint)", bool(np.isnan(difference) or in_sd <= tolerance_sd)
+            out.append({"key": row.key, "record": spec.label(), "metric": metric, "committed": committed, "recomputed": recomputed,
+                        "difference": difference, "seed_sd_units": in_sd, "judged": judged, "ok": ok,
+                        "committed_machine": row.machine})
+    return pd.DataFrame(out)
+
+
+def _store(ledger: Ledger) -> ResultStore:
+    store = ResultStore(ledger.root)
+    store.ledger = ledger
+    return store
