@@ -1,10 +1,19 @@
-"""Result summaries and paired differences."""
+"""Result summaries and paired differences; the HTML report built from the executed notebooks."""
 from __future__ import annotations
 
+import html
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 
+from unlearnlib import html_report, paper
+from unlearnlib.html_report import render_report
+from unlearnlib.paths import FIGURES_DIR_ENV
 from unlearnlib.report import paired_difference, summarize
 
 
@@ -25,3 +34,101 @@ def test_paired_difference_matches_a_hand_computed_t_interval():
     half = 4.302653 * 0.1 / np.sqrt(3)
     assert out["difference"] == pytest.approx(0.2) and out["ci_low"] == pytest.approx(0.2 - half, rel=1e-5)
     assert out["ci_high"] == pytest.approx(0.2 + half, rel=1e-5) and 0 < out["p_value"] < 0.1 and out["pairs"] == 3
+
+
+# -- the HTML report (unlearnlib.html_report) ---------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+FAKE_VERDICT = "agree — a fake reason written by the test"
+
+
+def _copy_outputs(tmp_path: Path) -> tuple[list[Path], Path]:
+    """Copies of the committed executed notebooks and figures; 03 gets a verdict line."""
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks or not list((ROOT / "figures").glob("*.png")):
+        pytest.skip("no executed notebooks and figures committed")
+    figures = tmp_path / "figures"
+    shutil.copytree(ROOT / "figures", figures, ignore=shutil.ignore_patterns("report.html", "notebooks"))
+    (tmp_path / "notebooks").mkdir()
+    copies = []
+    for path in notebooks:
+        notebook = nbformat.read(str(path), as_version=4)
+        if path.stem.startswith("03_"):
+            cell = next(c for c in notebook.cells if c.cell_type == "code" and "findings" in c.source)
+            cell.outputs.append(nbformat.v4.new_output("display_data", data={"text/markdown": f"- **Verdict:** {FAKE_VERDICT}"}))
+        nbformat.write(notebook, str(tmp_path / "notebooks" / path.name))
+        copies.append(tmp_path / "notebooks" / path.name)
+    return copies, figures
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("report")
+    notebooks, figures = _copy_outputs(tmp_path)
+    exported = html_report.export_notebook(notebooks[2], figures / "notebooks")  # one real export, to link
+    target = html_report.build_report(notebooks, figures=figures, export_notebooks=False)
+    return notebooks, figures, exported, target.read_text()
+
+
+def test_report_shows_every_figure_inline_with_its_pdf(built):
+    notebooks, figures, _, page = built
+    numbers = tuple(p.stem.split("_")[0] + "_" for p in notebooks)
+    pngs = [p for p in figures.glob("*.png") if p.name.startswith(numbers)]
+    assert pngs and page.count("<img ") == len(pngs)
+    for png in pngs:
+        assert f"src='{png.name}'" in page and f"href='{png.stem}.pdf'" in page
+
+
+def test_report_renders_every_table_as_html(built):
+    _, figures, _, page = built
+    stems = {p.stem for p in figures.glob("*.csv")} | {p.stem for p in figures.glob("*.md")}
+    assert stems and page.count("<table class='data'>") == len(stems)
+    assert "mean ± sd" in page and "0.8626 ± 0.0049" in page  # 02_main_benchmark, rounded and paired
+    assert page.count("<details>") == sum(len(pd.read_csv(figures / f"{s}.csv")) > html_report.LONG_TABLE_ROWS
+                                          for s in stems if (figures / f"{s}.csv").exists())
+
+
+def test_report_pulls_verdicts_into_the_paper_table(built):
+    page = built[3]
+    table = page[page.index("id=\"paper\""):page.index("id=\"provenance\"")]
+    assert "<table class='paper'>" in table and FAKE_VERDICT in table and "class='verdict agree'" in table
+    assert "see <a href='#nb-02'>notebook 02</a>" in table  # no verdict line in 02: a pointer instead
+    assert all(html.escape(item["claim"]) in table for item in paper.FINDINGS)
+
+
+def test_report_gives_provenance_as_a_table_not_a_dict(built):
+    notebooks, _, _, page = built
+    commit = html_report.notebook_provenance(nbformat.read(str(notebooks[0]), as_version=4))["commit"]
+    section = page[page.index("id=\"provenance\""):page.index("id='nb-00'")]
+    assert f"<td class='mono'>{commit}</td>" in section and "{'commit'" not in page
+    assert all(f"<td>{p.stem}</td>" in section for p in notebooks)
+
+
+def test_report_links_the_notebook_exports_that_exist(built):
+    notebooks, _, exported, page = built
+    assert page.count("executed notebook (HTML)") == 1 and f"href='notebooks/{exported.name}'" in page
+    assert "href='notebooks/00_data.html'" not in page
+
+
+def test_notebook_export_shows_inputs_and_needs_no_cdn(built):
+    export = built[2].read_text()
+    assert "jp-InputArea" in export and "findings" in export and "data:image/png;base64" in export  # code and figures inline
+    assert not re.search(r"<script[^>]+src=[\"']https?:", export) and "<link" not in export
+
+
+def test_render_report_rebuilds_from_notebooks_without_executing(tmp_path, monkeypatch):
+    _, figures = _copy_outputs(tmp_path)
+    monkeypatch.setenv(FIGURES_DIR_ENV, str(figures))
+    target = render_report(["02"], export_notebooks=False)
+    assert target == figures / "report.html" and "id='nb-02'" in target.read_text() and "id='nb-03'" not in target.read_text()
+
+
+def test_verdict_line_with_or_without_a_list_marker():
+    assert html_report.verdict(["- a finding\n- **Verdict:** partly agree — why"]) == "partly agree — why"
+    assert html_report.verdict(["x", "**Verdict:** disagree"]) == "disagree"
+    assert html_report.verdict(["a finding that mentions a **Verdict:** mid-line"]) is None
+
+
+def test_numbers_are_rounded_for_reading():
+    assert [html_report.format_number(v) for v in (0.86255548, 31.8832, 701.0, float("nan"), 2e-6, 12345.6, np.int64(3))] == [
+        "0.8626", "31.88", "701", "", "2.0e-06", "12,346", "3"]

@@ -88,42 +88,12 @@ def _render_then_replace(profile: str, notebooks: list[str] | None, data_dir: st
     return written
 
 
-def _findings(notebook_path: Path) -> list[str]:
-    """The Markdown that a notebook's findings cell displayed."""
-    import nbformat
+def write_html_report(executed: list[Path], *, export_notebooks: bool = True) -> Path:
+    """``figures/report.html`` for the executed notebooks, with their HTML exports
+    (see ``unlearnlib.html_report``; ``render_report()`` rebuilds it without executing)."""
+    from .html_report import build_report
 
-    notebook = nbformat.read(str(notebook_path), as_version=4)
-    texts = []
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and "findings" in cell.source:
-            for output in cell.get("outputs", []):
-                texts.append(output.get("data", {}).get("text/markdown", ""))
-    return [t for t in texts if t]
-
-
-def write_html_report(executed: list[Path]) -> Path:
-    """``figures/report.html``: per notebook, its findings and links to its figures and tables."""
-    import html
-
-    import markdown_it
-
-    folder = figures_dir()
-    target = folder / "report.html"
-    parts = [f"<h1>unlearnlib: machine unlearning for medical imaging</h1><p>{html.escape(str(provenance()))}</p>"]
-    for path in executed:
-        prefix = path.stem.split("_")[0] + "_"
-        relative = os.path.relpath(path, folder)
-        parts.append(f"<h2><a href='{html.escape(relative)}'>{html.escape(path.stem)}</a></h2>")
-        parts += [markdown_it.MarkdownIt().render(text) for text in _findings(path)]
-        for image in sorted(folder.glob(f"{prefix}*.png")):
-            parts.append(f"<p><img src='{image.name}' style='max-width:900px'><br><a href='{image.with_suffix('.pdf').name}'>{image.stem} (PDF)</a></p>")
-        tables = sorted(folder.glob(f"{prefix}*.csv"))
-        if tables:
-            links = ", ".join(f"<a href='{t.name}'>{t.name}</a> (<a href='{t.with_suffix('.md').name}'>md</a>)" for t in tables)
-            parts.append(f"<p>Tables: {links}</p>")
-    body = "\n".join(parts)
-    target.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>unlearnlib report</title></head><body>{body}</body></html>")
-    return target
+    return build_report(executed, figures=figures_dir(), export_notebooks=export_notebooks)
 
 
 def provenance() -> dict[str, str]:
@@ -134,7 +104,7 @@ def provenance() -> dict[str, str]:
         ).stdout.strip()
         # The notebooks and figures are this run's outputs: their changes do not make the code dirty.
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)notebooks", ":(exclude)figures"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)notebooks", ":(exclude)figures", ":(exclude)data/ledger"],
             cwd=project_root(), capture_output=True, text=True,
         ).stdout.strip()
         commit += " (with uncommitted changes)" if dirty else ""
