@@ -1,4 +1,4 @@
-"""Experiment records, caching, resuming, and the grid on Dask."""
+"""Experiment rows in the results ledger, caching, resuming, seeds, and the grid on Dask."""
 from __future__ import annotations
 
 import json
@@ -24,13 +24,14 @@ def _spec(method, **hp):
 
 
 def _stores(tmp_path):
-    return {"models": ModelStore(tmp_path / "models"), "results": ResultStore(tmp_path / "results")}
+    return {"models": ModelStore(tmp_path / "models"), "results": ResultStore(tmp_path / "ledger")}
 
 
 def test_record_has_metrics_retrain_reference_gaps_and_provenance(tmp_path):
     record = run_experiment(_spec("finetune", epochs=1), **_stores(tmp_path))
     for key in ("retain_acc", "forget_acc", "val_acc", "test_acc", "test_auc", "forget_male_acc", "test_female_acc",
-                "mia_efficacy", "loss_attack", "retrain_forget_acc", "gap_test_acc", "avg_gap", "rte", "spec", "unlearnlib_version"):
+                "mia_efficacy", "loss_attack", "retrain_forget_acc", "gap_test_acc", "avg_gap", "rte", "spec", "unlearnlib_version",
+                "key", "profile", "code_version", "commit", "machine", "fingerprint", "finished_utc", "init_seed", "status"):
         assert key in record, key
     assert record["gap_forget_acc"] == pytest.approx(abs(record["forget_acc"] - record["retrain_forget_acc"]))
     assert record["rte"] == pytest.approx(record["retrain_seconds"] / record["seconds"])
@@ -60,18 +61,52 @@ def test_interrupted_grid_resumes_without_redoing_or_duplicating(tmp_path, monke
                         methods=["original", "finetune", "gradient_ascent"], hyperparameters={"finetune": {"epochs": 1}})
     assert [s.method for s in specs] == ["retrain", "original", "finetune", "gradient_ascent"]
     full = run_grid(specs, cache_root=tmp_path, progress=False)
-    results = ResultStore(tmp_path / "results")
-    # An interruption: one record never written, another left truncated, a temporary file behind.
-    results.path(specs[2]).unlink()
-    results.path(specs[3]).write_text(results.path(specs[3]).read_text()[:50])
-    (tmp_path / "results" / ".stray.json.tmp").write_text("{")
+    ledger = tmp_path / "ledger" / "experiments.csv"
+    # An interruption: two rows never written, and a temporary file left behind by a killed write.
+    rows = pd.read_csv(ledger)
+    rows[~rows.method.isin(["finetune", "gradient_ascent"])].to_csv(ledger, index=False)
+    (tmp_path / "ledger" / ".experiments.csv.x.tmp").write_text("key,\n")
     ran = []
     real = experiment.unlearn
     monkeypatch.setattr(experiment, "unlearn", lambda name, *a, **k: ran.append(name) or real(name, *a, **k))
     again = run_grid(specs, cache_root=tmp_path, progress=False)
     assert sorted(ran) == ["finetune", "gradient_ascent"]
-    assert len(again) == len(specs) and again["spec_key"].is_unique
+    assert len(again) == len(specs) and again["key"].is_unique and len(pd.read_csv(ledger)) == len(specs)
     pd.testing.assert_frame_equal(again.drop(columns=RUN_TIME_COLUMNS), full.drop(columns=RUN_TIME_COLUMNS))
+
+
+def test_the_ledger_is_sorted_tidy_data_with_provenance(tmp_path):
+    specs = expand_grid(PROFILE, datasets=["synthetic"], scenarios=[("random", {"fraction": 0.1})], methods=["original", "ssd"])
+    run_grid(specs, cache_root=tmp_path, progress=False)
+    table = pd.read_csv(tmp_path / "ledger" / "experiments.csv")
+    assert list(table.columns[:8]) == ["key", "profile", "code_version", "unlearnlib_version", "commit", "machine", "fingerprint", "finished_utc"]
+    assert table["key"].is_monotonic_increasing and table["key"].is_unique and (table["profile"] == "unit").all()
+    assert table.loc[table.method == "ssd", "code_version"].iloc[0] != table.loc[table.method == "original", "code_version"].iloc[0]
+
+
+def test_retrained_models_never_share_the_originals_initialisation(tmp_path):
+    record = run_experiment(_spec("finetune", epochs=1), **_stores(tmp_path))
+    retrain = run_experiment(_spec("retrain"), **_stores(tmp_path))
+    assert record["init_seed"] == ORIGINAL.seed
+    assert retrain["init_seed"] == record["retrain_init_seed"] == experiment.retrain_seed(ORIGINAL.seed) != ORIGINAL.seed
+    assert len({experiment.retrain_seed(s, r) for s in range(5) for r in range(64)} | set(range(5))) == 5 * 64 + 5
+    with pytest.raises(ValueError, match="replica"):
+        experiment.retrain_seed(0, 1000)
+
+
+def test_ledger_only_mode_names_what_is_missing_and_trains_nothing(tmp_path, monkeypatch):
+    from unlearnlib.ledger import MissingResultError
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("computed in ledger-only mode")
+
+    monkeypatch.setattr(experiment, "fit", no_training)
+    monkeypatch.setattr(experiment, "unlearn", no_training)
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_ONLY", "1")
+    with pytest.raises(MissingResultError, match="(?s)finetune.*make reproduce"):
+        run_grid([_spec("finetune")], cache_root=tmp_path, progress=False)
+    with pytest.raises(MissingResultError, match="original synthetic seed 0"):
+        experiment.original_summary(ORIGINAL, ledger=ResultStore(tmp_path / "ledger").ledger)
 
 
 @pytest.mark.slow
@@ -130,10 +165,15 @@ def test_forgetting_quality_scores_independent_retrains_above_a_noisy_method(tmp
         run_forgetting_quality(ForgettingQualitySpec(_spec("ssd"), n_models=2), **stores)
 
 
-def test_a_record_made_with_other_method_defaults_is_recomputed(tmp_path, monkeypatch):
-    from unlearnlib.algorithms.gradient_ascent import GradientAscentHyperparameters
+def test_changing_a_methods_code_recomputes_only_that_methods_rows(tmp_path, monkeypatch):
+    import unlearnlib.ledger as ledger
 
-    first = run_experiment(_spec("gradient_ascent"), **_stores(tmp_path))
-    monkeypatch.setattr(GradientAscentHyperparameters.__init__, "__defaults__", (1, 1e-3, 64))  # epochs 5 -> 1
-    again = run_experiment(_spec("gradient_ascent"), **_stores(tmp_path))
-    assert json.loads(first["hyperparameters"])["epochs"] == 5 and json.loads(again["hyperparameters"])["epochs"] == 1
+    first = {m: run_experiment(_spec(m), **_stores(tmp_path)) for m in ("gradient_ascent", "ssd")}
+    real = ledger.method_code_version
+    monkeypatch.setattr(experiment, "method_code_version", lambda m: real(m) + ("-fixed" if m == "ssd" else ""))
+    ran = []
+    real_unlearn = experiment.unlearn
+    monkeypatch.setattr(experiment, "unlearn", lambda name, *a, **k: ran.append(name) or real_unlearn(name, *a, **k))
+    again = {m: run_experiment(_spec(m), **_stores(tmp_path)) for m in ("gradient_ascent", "ssd")}
+    assert ran == ["ssd"]
+    assert again["gradient_ascent"] == first["gradient_ascent"] and again["ssd"]["code_version"].endswith("-fixed")
