@@ -13,10 +13,11 @@ import numpy as np
 
 from ..paths import cache_dir as resolve_cache_dir
 from ..paths import data_dir as resolve_data_dir
-from . import ham10000, medmnist
+from . import chexpert, ham10000, medmnist, nih_chestxray14
 from .base import (
     SPLITS,
     ChecksumError,
+    CorruptDatasetError,
     DatasetError,
     DatasetNotFoundError,
     ImageDataset,
@@ -25,15 +26,17 @@ from .base import (
 from .synthetic import make_synthetic
 
 __all__ = [
-    "SPLITS", "ChecksumError", "DatasetError", "DatasetNotFoundError", "ImageDataset",
+    "SPLITS", "ChecksumError", "CorruptDatasetError", "DatasetError", "DatasetNotFoundError", "ImageDataset",
     "UnknownDatasetError", "available", "check_datasets", "load_dataset", "make_synthetic",
 ]
 
 PRIMARY = ("ham10000", "breastmnist")  # the study's datasets, always reported by `data check`
+# The paper's chest X-ray datasets: optional, each a module with present / locate / check / load.
+CHEST = {chexpert.NAME: chexpert, nih_chestxray14.NAME: nih_chestxray14}
 
 
 def available() -> tuple[str, ...]:
-    return ("ham10000", *medmnist.FLAGS_2D, "synthetic")
+    return ("ham10000", *CHEST, *medmnist.FLAGS_2D, "synthetic")
 
 
 def load_dataset(
@@ -50,6 +53,8 @@ def load_dataset(
     root = resolve_data_dir(data_dir)
     if name == "ham10000":
         return ham10000.load(root, image_size=image_size, split_seed=split_seed, cache_dir=resolve_cache_dir(cache_dir))
+    if name in CHEST:
+        return CHEST[name].load(root, image_size=image_size, split_seed=split_seed, cache_dir=resolve_cache_dir(cache_dir))
     if name in medmnist.FLAGS_2D:
         return medmnist.load(name, root, image_size=image_size)
     if name == "synthetic":
@@ -62,11 +67,16 @@ class DataReport:
     dataset: str
     status: str  # found / missing / corrupt
     detail: str
+    required: bool = True  # False: reported because its folder is there, but the default study does not need it
 
 
-def _check_one(name: str, root: Path) -> DataReport:
+def _check_one(name: str, root: Path, required: bool = True) -> DataReport:
     try:
-        if name == "ham10000":
+        if name == "synthetic":
+            detail = "generated in memory, nothing to check"
+        elif name in CHEST:
+            detail = CHEST[name].check(root)
+        elif name == "ham10000":
             files = ham10000.locate(root)
             verified = ham10000.verify_image_checksums(files)
             lesions = files.metadata["lesion_id"].nunique()
@@ -76,15 +86,23 @@ def _check_one(name: str, root: Path) -> DataReport:
             with np.load(path) as arrays:
                 counts = {s: len(arrays[f"{s}_labels"]) for s in SPLITS}
             detail = f"{sum(counts.values())} images (train {counts['train']}, val {counts['val']}, test {counts['test']}), md5 ok"
-        return DataReport(name, "found", detail)
-    except ChecksumError as error:
-        return DataReport(name, "corrupt", str(error))
+        return DataReport(name, "found", detail, required)
+    except CorruptDatasetError as error:
+        return DataReport(name, "corrupt", str(error), required)
     except DatasetNotFoundError as error:
-        return DataReport(name, "missing", str(error))
+        return DataReport(name, "missing", str(error), required)
 
 
-def check_datasets(data_dir: str | os.PathLike | None = None) -> list[DataReport]:
-    """Found / missing / corrupt, per primary dataset and per other MedMNIST file present."""
+def check_datasets(data_dir: str | os.PathLike | None = None, names: list[str] | tuple[str, ...] | None = None) -> list[DataReport]:
+    """Found / missing / corrupt per dataset. By default the primary datasets (required) and,
+    as optional, each chest dataset whose folder exists and each other MedMNIST file present;
+    ``names`` checks exactly those, all required."""
     root = resolve_data_dir(data_dir)
+    if names is not None:
+        unknown = [n for n in names if n not in available()]
+        if unknown:
+            raise UnknownDatasetError(f"unknown dataset {unknown[0]!r}; known: {', '.join(available())}")
+        return [_check_one(name, root) for name in names]
+    chest = [name for name, module in CHEST.items() if module.present(root)]
     extra = [f for f in medmnist.FLAGS_2D if f not in PRIMARY and (root / medmnist.FOLDER / f"{f}.npz").exists()]
-    return [_check_one(name, root) for name in (*PRIMARY, *extra)]
+    return [_check_one(name, root) for name in PRIMARY] + [_check_one(name, root, required=False) for name in (*chest, *extra)]

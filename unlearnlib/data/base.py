@@ -19,7 +19,11 @@ class DatasetNotFoundError(DatasetError, FileNotFoundError):
     """The dataset's files are not where the library looked."""
 
 
-class ChecksumError(DatasetError):
+class CorruptDatasetError(DatasetError):
+    """The dataset's files are there but unusable: unreadable, malformed or altered."""
+
+
+class ChecksumError(CorruptDatasetError):
     """A file's content does not match its published checksum."""
 
 

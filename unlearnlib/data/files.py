@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ..paths import atomic_write_bytes
+from .base import CorruptDatasetError
 
 
 def md5_of(path: Path, chunk: int = 1 << 20) -> str:
@@ -38,3 +41,61 @@ def load_arrays(path: Path) -> dict[str, np.ndarray] | None:
             return {key: data[key] for key in data.files}
     except (OSError, ValueError, EOFError):
         return None
+
+
+# --- grayscale images listed by a metadata table (the chest X-ray loaders) --------------
+
+
+def read_gray_resized(path: Path, image_size: int) -> np.ndarray:
+    """One image as uint8 1 x S x S. The whole image is squeezed to a square (no crop), so a
+    finding at the edge of the film is never cut off; RGB(A) files are converted to gray."""
+    with Image.open(path) as image:
+        image.draft("L", (image_size * 2, image_size * 2))  # JPEG: decode at reduced scale
+        image = image.convert("L").resize((image_size, image_size), Image.Resampling.BICUBIC)
+        return np.asarray(image, dtype=np.uint8)[None]
+
+
+def missing_files(paths: dict[str, Path]) -> list[str]:
+    """Ids whose file is absent, in the given order."""
+    return [key for key, path in paths.items() if not path.is_file()]
+
+
+def unreadable_images(paths: dict[str, Path], workers: int = 4) -> list[str]:
+    """Ids whose file is empty or whose header is not an image (cheap: no full decode)."""
+    def bad(path: Path) -> bool:
+        try:
+            with Image.open(path):
+                return False
+        except OSError:  # includes PIL.UnidentifiedImageError
+            return True
+
+    keys = list(paths)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        flags = list(pool.map(lambda key: bad(paths[key]), keys))
+    return [key for key, flag in zip(keys, flags) if flag]
+
+
+def file_stats(paths: dict[str, Path]) -> list[tuple[str, int, int]]:
+    """(id, size, mtime) per file: part of a cache key, so a replaced file rebuilds the cache."""
+    return [(key, (stat := path.stat()).st_size, stat.st_mtime_ns) for key, path in paths.items()]
+
+
+def cached_gray_images(cache_path: Path, paths: dict[str, Path], image_size: int, *, dataset: str) -> np.ndarray:
+    """The images of ``paths`` (id -> file) resized to uint8 N x 1 x S x S, read once and then
+    served from ``cache_path``. A file that cannot be decoded raises CorruptDatasetError."""
+    ids = np.array(list(paths), dtype=str)
+    cached = load_arrays(cache_path)
+    if cached is not None and np.array_equal(cached["image_ids"], ids):
+        return cached["images"]
+
+    def read(key: str) -> np.ndarray:
+        try:
+            return read_gray_resized(paths[key], image_size)
+        except OSError as error:
+            raise CorruptDatasetError(f"{dataset}: cannot decode {paths[key]} ({error}); replace it with a fresh copy") from error
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        images = list(pool.map(read, ids))
+    images = np.stack(images) if images else np.zeros((0, 1, image_size, image_size), np.uint8)
+    save_arrays(cache_path, images=images, image_ids=ids)
+    return images

@@ -5,6 +5,11 @@ Reads the official ``<flag>.npz`` (``<flag>_<size>.npz`` for MedMNIST+ sizes) fr
 its ``INFO``; ``download`` fetches it through the ``medmnist`` package when online. The
 official train / val / test split is kept. MedMNIST records no sex, age or patient, so
 ``sex`` and ``age`` are missing and each image is its own group.
+
+Every 2D flag is single-label except ChestMNIST (14 findings per image, from NIH
+ChestX-ray14). It is loaded as the chest loaders' task, **no finding (0) vs finding (1)**:
+an image is a finding when any of its 14 labels is set (see ``chest.py``), so no label is
+dropped. Any other multi-label flag is refused rather than cut down to one label.
 """
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ import numpy as np
 import pandas as pd
 from medmnist.info import INFO
 
-from .base import ChecksumError, DatasetNotFoundError, ImageDataset
+from .base import ChecksumError, DatasetError, DatasetNotFoundError, ImageDataset
+from .chest import CLASS_NAMES as CHEST_CLASS_NAMES
 from .files import md5_of
 
 FOLDER = "medmnist"
@@ -69,8 +75,23 @@ def download(flag: str, data_dir: Path, image_size: int = 28) -> Path:
     return locate(flag, data_dir, image_size)
 
 
-def load(flag: str, data_dir: Path, *, image_size: int = 28) -> ImageDataset:
+def single_labels(flag: str, raw: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """One int64 label per image and the class names, from the npz's N x K label array."""
     info = INFO[flag]
+    names = tuple(info["label"][str(i)] for i in range(len(info["label"])))
+    if info["task"].startswith("multi-label"):
+        if flag != "chestmnist":
+            raise DatasetError(
+                f"{flag} is multi-label ({len(names)} labels per image) and has no single-label task defined "
+                "here; the study needs one label per image. Supported multi-label flag: chestmnist."
+            )
+        return (raw.reshape(len(raw), -1) != 0).any(axis=1).astype(np.int64), CHEST_CLASS_NAMES
+    if raw.ndim == 2 and raw.shape[1] != 1:
+        raise DatasetError(f"{flag} ({info['task']}) should have one label per image; its npz has {raw.shape[1]}")
+    return raw.reshape(len(raw)).astype(np.int64), names
+
+
+def load(flag: str, data_dir: Path, *, image_size: int = 28) -> ImageDataset:
     with np.load(locate(flag, data_dir, image_size)) as arrays:
         parts = [(split, arrays[f"{split}_images"], arrays[f"{split}_labels"]) for split in ("train", "val", "test")]
     images = np.concatenate([imgs for _, imgs, _ in parts])
@@ -78,7 +99,7 @@ def load(flag: str, data_dir: Path, *, image_size: int = 28) -> ImageDataset:
         images = images[:, None]
     else:  # colour: N x H x W x C
         images = images.transpose(0, 3, 1, 2)
-    labels = np.concatenate([lbls[:, 0] for _, _, lbls in parts]).astype(np.int64)
+    labels, class_names = single_labels(flag, np.concatenate([lbls for _, _, lbls in parts]))
     split = np.concatenate([[name] * len(lbls) for name, _, lbls in parts])
     metadata = pd.DataFrame(
         {
@@ -89,5 +110,4 @@ def load(flag: str, data_dir: Path, *, image_size: int = 28) -> ImageDataset:
             "group": [f"{flag}-{i}" for i in range(len(labels))],
         }
     )
-    class_names = tuple(info["label"][str(i)] for i in range(len(info["label"])))
     return ImageDataset(flag, np.ascontiguousarray(images), labels, class_names, metadata)
