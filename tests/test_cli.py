@@ -4,6 +4,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from unlearnlib.cli import main
 
 
@@ -47,3 +49,71 @@ def test_bad_input_gives_a_clear_error_not_a_traceback(tmp_path, capsys):
     assert "error: HAM10000 not found" in capsys.readouterr().err
     assert main(["run", "--profile", "nonesuch"]) == 2
     assert "unknown profile 'nonesuch'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- grid inputs refused up front
+
+BAD_GRIDS = {  # issue 10's four bad inputs: (config file text or None, extra arguments, the name to see)
+    "unknown config key": ("profile: smoke\nmethodz: [finetune]\n", [], "'methodz'"),
+    "unknown scenario parameter": (None, ["--scenario", "random:fractio=0.1"], "'fractio'"),
+    "unknown hyper-parameter": ("hyperparameters: {finetune: {lrr: 0.1}}\n", ["--method", "finetune"], "'lrr'"),
+    "invalid value": (None, ["--scenario", "sex:sex=other,size=350"], "sex='other'"),
+}
+
+
+def _bad_grid_argv(tmp_path, case: str) -> tuple[list[str], str]:
+    config, extra, name = BAD_GRIDS[case]
+    argv = ["--data-dir", str(tmp_path / "no-data"), "run", "--profile", "smoke", *extra]
+    if config is not None:
+        (tmp_path / "grid.yaml").write_text(config)
+        argv += ["--config", str(tmp_path / "grid.yaml")]
+    return argv, name
+
+
+@pytest.mark.parametrize("case", list(BAD_GRIDS))
+def test_bad_grid_inputs_exit_2_naming_the_problem_before_any_data_loads(tmp_path, monkeypatch, capsys, case):
+    import unlearnlib.grid
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the grid ran although its inputs are invalid")
+
+    monkeypatch.setattr(unlearnlib.grid, "expand_grid", no_work)
+    argv, name = _bad_grid_argv(tmp_path, case)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert name in err and "Traceback" not in err
+    assert "not found" not in err  # refused before looking for the data (there is none)
+
+
+def test_every_problem_is_listed_at_once(tmp_path, capsys):
+    config = tmp_path / "grid.yaml"
+    config.write_text("methodz: [finetune]\ndatasets: [ham1000]\nhyperparameters: {finetune: {lrr: 0.1}}\nseeds: [-1]\n")
+    argv = ["run", "--config", str(config), "--profile", "cpuu", "--scenario", "random:fractio=0.1", "--scenario", "sex:sex=other,size=350"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    for name in ("'methodz'", "'ham1000'", "'lrr'", "seed -1", "'cpuu'", "'fractio'", "sex='other'"):
+        assert name in err
+    assert "8 problems in the grid" in err  # the seven, and random's missing fraction
+
+
+def test_a_scenario_parameter_without_a_value_is_refused(capsys):
+    assert main(["run", "--scenario", "random:fraction"]) == 2
+    assert "'fraction' in --scenario 'random:fraction' needs the form key=value" in capsys.readouterr().err
+
+
+def test_an_unreadable_config_is_refused(tmp_path, capsys):
+    assert main(["run", "--config", str(tmp_path / "missing.yaml")]) == 2
+    assert "cannot read the grid config" in capsys.readouterr().err
+    (tmp_path / "list.yaml").write_text("- random\n")
+    assert main(["run", "--config", str(tmp_path / "list.yaml")]) == 2
+    assert "must be a mapping" in capsys.readouterr().err
+
+
+def test_the_command_refuses_a_bad_grid_in_seconds_without_a_traceback(tmp_path):
+    import time
+
+    argv, name = _bad_grid_argv(tmp_path, "invalid value")
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "unlearnlib", *argv], capture_output=True, text=True)
+    assert time.perf_counter() - start < 20
+    assert result.returncode == 2 and name in result.stderr and "Traceback" not in result.stderr

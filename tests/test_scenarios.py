@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import REAL_DATA, needs_real
 from unlearnlib.data import ImageDataset, make_synthetic
 from unlearnlib.scenarios import (
     FORGET_SIZE_FRACTIONS,
@@ -29,11 +30,11 @@ from unlearnlib.scenarios import (
 @pytest.mark.parametrize("fraction", [0.01, 0.1, 0.5])
 def test_random_fraction_draws_inside_train_with_the_right_size(synthetic, fraction):
     train = synthetic.split_indices("train")
-    split = random_fraction(synthetic, fraction=fraction, seed=0)
+    split = random_fraction(synthetic, fraction=fraction, seed=0, unit="image")
     assert len(split.forget) == max(1, round(fraction * len(train)))
     assert not np.intersect1d(split.forget, split.retain).size
     np.testing.assert_array_equal(np.union1d(split.forget, split.retain), train)
-    again = random_fraction(synthetic, fraction=fraction, seed=0)
+    again = random_fraction(synthetic, fraction=fraction, seed=0, unit="image")
     np.testing.assert_array_equal(split.forget, again.forget)
 
 
@@ -72,7 +73,9 @@ def with_metadata(dataset, **columns) -> ImageDataset:
 def constructed_scores(dataset, seed=0) -> pd.DataFrame:
     n = len(dataset.split_indices("train"))
     rng = np.random.default_rng(seed)
-    return difficulty_scores(rng.exponential(size=n), rng.random((6, n)) < rng.random(n))
+    scores = difficulty_scores(rng.exponential(size=n), rng.random((6, n)) < rng.random(n))
+    scores["memorization"] = rng.random(n)  # the caller's column, the default score
+    return scores
 
 
 # ---------------------------------------------------------------- random fraction
@@ -187,14 +190,15 @@ def test_by_sex_matches_sex_forget_sets_and_is_seeded(synthetic):
         assert not np.array_equal(alone.forget, other.forget)
 
 
-def test_unknown_sex_is_never_in_a_sex_specific_forget_set(synthetic):
+@pytest.mark.parametrize("unit", ["image", "group"])
+def test_unknown_sex_is_never_in_a_sex_specific_forget_set(synthetic, unit):
     sex = synthetic.metadata["sex"].to_numpy().copy()
     train = synthetic.split_indices("train")
     sex[train[::4]] = "unknown"
     sex[train[1::8]] = None
     dataset = with_metadata(synthetic, sex=sex)
     for seed in range(3):
-        for name, split in sex_forget_sets(dataset, size=50, seed=seed).items():
+        for name, split in sex_forget_sets(dataset, size=30, seed=seed, unit=unit).items():
             assert_partitions_train(dataset, split)
             assert set(sex[split.forget]) <= {"male", "female"}
 
@@ -239,10 +243,10 @@ def test_difficulty_scores_columns():
         difficulty_scores(losses, correct[:, :2])
 
 
-@pytest.mark.parametrize("score", ["loss", "learning_speed"])
+@pytest.mark.parametrize("score", ["memorization", "loss", "learning_speed"])
 def test_easy_hard_random_share_size_and_label_mix(synthetic, score):
     scores = constructed_scores(synthetic)
-    sets = difficulty_forget_sets(synthetic, scores=scores, size=45, seed=0, score=score)
+    sets = difficulty_forget_sets(synthetic, scores=scores, size=45, seed=0, score=score, unit="image")
     assert set(sets) == {"easy", "hard", "random"}
     counts = [label_counts(synthetic, s.forget) for s in sets.values()]
     for split, count in zip(sets.values(), counts):
@@ -252,7 +256,7 @@ def test_easy_hard_random_share_size_and_label_mix(synthetic, score):
     train = synthetic.split_indices("train")
     values = scores[score].to_numpy()
     mean = {k: values[np.searchsorted(train, s.forget)].mean() for k, s in sets.items()}
-    if score == "loss":
+    if score != "learning_speed":
         assert mean["easy"] < mean["random"] < mean["hard"]
     else:  # high learning speed = easy
         assert mean["easy"] > mean["random"] > mean["hard"]
@@ -262,7 +266,7 @@ def test_easy_and_hard_are_the_extremes_within_each_label(synthetic):
     train = synthetic.split_indices("train")
     scores = constructed_scores(synthetic)
     loss = scores["loss"].to_numpy()
-    sets = difficulty_forget_sets(synthetic, scores=scores, size=30, seed=0)
+    sets = difficulty_forget_sets(synthetic, scores=scores, size=30, seed=0, score="loss", unit="image")
     labels = synthetic.labels[train]
     easy = np.isin(train, sets["easy"].forget)
     hard = np.isin(train, sets["hard"].forget)
@@ -275,8 +279,8 @@ def test_easy_and_hard_are_the_extremes_within_each_label(synthetic):
 def test_difficulty_ties_are_broken_deterministically(synthetic):
     train = synthetic.split_indices("train")
     flat = difficulty_scores(np.ones(len(train)), np.ones((3, len(train)), dtype=bool))
-    a = difficulty_forget_sets(synthetic, scores=flat, size=30, seed=0)
-    b = difficulty_forget_sets(synthetic, scores=flat, size=30, seed=1)
+    a = difficulty_forget_sets(synthetic, scores=flat, size=30, seed=0, score="loss", unit="image")
+    b = difficulty_forget_sets(synthetic, scores=flat, size=30, seed=1, score="loss", unit="image")
     np.testing.assert_array_equal(a["easy"].forget, b["easy"].forget)
     np.testing.assert_array_equal(a["hard"].forget, b["hard"].forget)
     assert not np.array_equal(a["random"].forget, b["random"].forget)
@@ -293,8 +297,227 @@ def test_difficulty_rejects_mismatched_scores(synthetic):
         difficulty_forget_sets(synthetic, scores=scores.iloc[:-1], size=20, seed=0)
     with pytest.raises(ValueError, match="score must be one of"):
         difficulty_forget_sets(synthetic, scores=scores, size=20, seed=0, score="margin")
+    with pytest.raises(ValueError, match=r"scores have no 'memorization' column \(columns: \['loss', 'learning_speed'\]\)"):
+        difficulty_forget_sets(synthetic, scores=scores.drop(columns="memorization"), size=20, seed=0)
     with pytest.raises(ValueError, match="kind must be one of"):
         by_difficulty(synthetic, kind="medium", scores=scores, size=20, seed=0)
+
+
+# ---------------------------------------------------------------- whole groups
+
+
+@pytest.fixture(scope="module")
+def uneven():
+    """Groups of 1, 3 and 6 images; a few 6-image groups join a male and a female patient."""
+    dataset = make_synthetic(n_samples=600, num_classes=3, image_size=8, images_per_group=3, seed=2)
+    meta = dataset.metadata
+    groups = meta["group"].to_numpy().copy()
+    train_groups = meta.loc[meta["split"] == "train", "group"].unique()
+    for g in train_groups[::4]:  # a quarter of the groups become one-image groups
+        rows = np.flatnonzero(groups == g)
+        groups[rows] = [f"{g}-{i}" for i in range(len(rows))]
+    first = meta.drop_duplicates("group").set_index("group")
+    merged = 0
+    for label in range(dataset.num_classes):  # join pairs of same-label groups, one male and one female
+        males = [g for g in train_groups[1::4] if first.loc[g, "label"] == label and first.loc[g, "sex"] == "male"]
+        females = [g for g in train_groups[1::4] if first.loc[g, "label"] == label and first.loc[g, "sex"] == "female"]
+        for m, f in list(zip(males, females))[:3]:
+            groups[groups == f] = m
+            merged += 1
+    assert merged >= 6
+    return with_metadata(dataset, group=groups)
+
+
+def group_ids(dataset, indices) -> set:
+    return set(dataset.metadata["group"].to_numpy()[indices])
+
+
+def assert_whole_groups(dataset, split: ForgetSplit) -> None:
+    assert_partitions_train(dataset, split)
+    assert not group_ids(dataset, split.forget) & group_ids(dataset, split.retain)
+
+
+def every_scenario(dataset, seed=0, **unit):
+    """One forget split of each scenario (and each sex and difficulty kind) on ``dataset``."""
+    scores = constructed_scores(dataset)
+    yield "random", make_scenario("random", dataset, fraction=0.1, seed=seed, **unit)
+    yield "patient", make_scenario("patient", dataset, fraction=0.1, seed=seed)
+    for sex in ("male", "female", "mixed"):
+        yield sex, make_scenario("sex", dataset, sex=sex, size=40, seed=seed, **unit)
+    for kind in ("easy", "hard", "random"):
+        yield f"{kind} difficulty", make_scenario("difficulty", dataset, kind=kind, scores=scores, size=40, seed=seed, **unit)
+    yield "class", make_scenario("class", dataset, label=1, seed=seed)
+
+
+def test_every_scenario_forgets_whole_groups_by_default(uneven):
+    for seed in range(3):
+        for name, split in every_scenario(uneven, seed):
+            assert_whole_groups(uneven, split)
+
+
+def test_unit_image_splits_groups_and_keeps_exact_sizes(uneven):
+    train = uneven.split_indices("train")
+    splits = dict(every_scenario(uneven, unit="image"))
+    assert len(splits["random"].forget) == round(0.1 * len(train))
+    assert all(len(splits[k].forget) == 40 for k in ("male", "female", "mixed", "easy difficulty", "hard difficulty"))
+    # Image-level draws do split groups: what unit="group" is there to prevent.
+    assert group_ids(uneven, splits["random"].forget) & group_ids(uneven, splits["random"].retain)
+
+
+def test_group_draws_are_seeded(uneven):
+    a, b, c = (dict(every_scenario(uneven, seed)) for seed in (0, 0, 1))
+    for name in a:
+        np.testing.assert_array_equal(a[name].forget, b[name].forget)
+        assert a[name].description == b[name].description
+    for name in ("random", "male", "female", "mixed"):
+        assert not np.array_equal(a[name].forget, c[name].forget)
+
+
+@pytest.mark.parametrize("fraction", [0.01, 0.05, 0.1, 0.3])
+def test_random_groups_meet_the_size_as_closely_as_groups_allow(uneven, synthetic, fraction):
+    # Tolerance: one-image groups fill any gap, so the size is exact on `uneven`; with only
+    # two-image groups (`synthetic`) an odd size is missed by one image.
+    for dataset, tolerance in ((uneven, 0), (synthetic, 1)):
+        train = dataset.split_indices("train")
+        target = max(1, round(fraction * len(train)))
+        for seed in range(3):
+            split = random_fraction(dataset, fraction=fraction, seed=seed)
+            assert_whole_groups(dataset, split)
+            assert abs(len(split.forget) - target) <= tolerance
+            assert f"{len(split.forget)} of {len(train)} training images" in split.description
+            assert f"(requested {target})" in split.description
+
+
+def test_sex_groups_share_one_size_and_mix_even_when_groups_cannot_meet_it(synthetic):
+    # Two-image groups cannot fill odd per-label counts: all three sets step down together.
+    requested = matched_label_counts(synthetic, 61, {})
+    assert (requested % 2).any()
+    for seed in range(3):
+        sets = sex_forget_sets(synthetic, size=61, seed=seed)
+        counts = [label_counts(synthetic, s.forget) for s in sets.values()]
+        for split, count in zip(sets.values(), counts):
+            assert_whole_groups(synthetic, split)
+            np.testing.assert_array_equal(count, counts[0])
+            assert f"{len(split.forget)} of" in split.description and "(requested 61)" in split.description
+        assert (counts[0] <= requested).all() and (requested - counts[0] <= 1).all()
+        for sex in ("male", "female", "mixed"):
+            np.testing.assert_array_equal(by_sex(synthetic, sex=sex, size=61, seed=seed).forget, sets[sex].forget)
+
+
+def test_sex_groups_are_of_one_sex_and_match_the_label_mix(uneven):
+    sex = uneven.metadata["sex"].to_numpy()
+    groups = uneven.metadata["group"].to_numpy()
+    sets = sex_forget_sets(uneven, size=50, seed=0)
+    expected = matched_label_counts(uneven, 50, {})
+    for name, split in sets.items():
+        assert_whole_groups(uneven, split)
+        np.testing.assert_array_equal(label_counts(uneven, split.forget), expected)
+    assert set(sex[sets["male"].forget]) == {"male"} and set(sex[sets["female"].forget]) == {"female"}
+    # The groups that join a male and a female image are in no one-sex set (but may be mixed).
+    two_sexed = {g for g in set(groups) if len(set(sex[groups == g])) == 2}
+    assert two_sexed and not two_sexed & (group_ids(uneven, sets["male"].forget) | group_ids(uneven, sets["female"].forget))
+
+
+def test_difficulty_groups_rank_by_their_mean_score(synthetic):
+    train = synthetic.split_indices("train")
+    scores = constructed_scores(synthetic)
+    sets = difficulty_forget_sets(synthetic, scores=scores, size=40, seed=0)
+    codes, _ = pd.factorize(synthetic.metadata["group"].to_numpy()[train])
+    group_mean = pd.Series(scores["memorization"].to_numpy()).groupby(codes).mean()
+    group_label = pd.Series(synthetic.labels[train]).groupby(codes).first()
+    counts = [label_counts(synthetic, s.forget) for s in sets.values()]
+    for split, count in zip(sets.values(), counts):
+        assert_whole_groups(synthetic, split)
+        np.testing.assert_array_equal(count, counts[0])
+    for kind, split in (("easy", sets["easy"]), ("hard", sets["hard"])):
+        chosen = np.unique(codes[np.isin(train, split.forget)])
+        for c in range(synthetic.num_classes):
+            inside = group_mean[chosen][group_label[chosen] == c]
+            outside = group_mean.drop(chosen)[group_label.drop(chosen) == c]
+            # Equal-size groups: the easy (hard) ones are the lowest (highest) group means of their label.
+            if kind == "easy":
+                assert inside.max() <= outside.min()
+            else:
+                assert inside.min() >= outside.max()
+
+
+def test_groups_without_ids_are_single_images(synthetic):
+    no_groups = with_metadata(synthetic, group=None)  # as if every image were its own group (MedMNIST)
+    train = no_groups.split_indices("train")
+    for fraction in (0.01, 0.1, 0.3):
+        split = random_fraction(no_groups, fraction=fraction, seed=0)
+        assert_partitions_train(no_groups, split)
+        assert len(split.forget) == round(fraction * len(train))
+    assert len(by_sex(no_groups, sex="female", size=33, seed=0).forget) == 33
+
+
+@pytest.mark.parametrize("unit", ["lesion", "images", None])
+def test_an_unknown_unit_is_refused_by_name(synthetic, unit):
+    scores = constructed_scores(synthetic)
+    calls = [
+        lambda: random_fraction(synthetic, fraction=0.1, seed=0, unit=unit),
+        lambda: by_sex(synthetic, sex="male", size=20, seed=0, unit=unit),
+        lambda: sex_forget_sets(synthetic, size=20, seed=0, unit=unit),
+        lambda: by_difficulty(synthetic, kind="easy", scores=scores, size=20, seed=0, unit=unit),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=r"unit must be 'group' .*or 'image'; got " + re.escape(f"unit={unit!r}")):
+            call()
+
+
+def test_a_size_no_whole_group_fits_is_explained(synthetic):
+    # Two-image groups only and a one-image-per-label request: nothing fits.
+    with pytest.raises(ValueError, match="no whole group fits a male forget set of 3.*unit='image'"):
+        by_sex(synthetic, sex="male", size=3, seed=0)
+
+
+# ---------------------------------------------------------------- real data
+
+
+@pytest.fixture(scope="module")
+def ham10000_labels_only():
+    """HAM10000 with its real metadata and lesion-level split, but no pixels: forget-set
+    selection never looks at them, and decoding 10,015 JPEGs would take a minute."""
+    from unittest import mock
+
+    from unlearnlib.data import ham10000, load_dataset
+
+    def no_pixels(files, image_size, cache_dir):
+        return np.zeros((len(files.metadata), 1, 1, 1), dtype=np.uint8)
+
+    with mock.patch.object(ham10000, "_load_images", no_pixels):
+        return load_dataset("ham10000", data_dir=REAL_DATA)
+
+
+@needs_real("ham10000")
+def test_ham10000_forget_requests_take_whole_lesions(ham10000_labels_only):
+    ds = ham10000_labels_only
+    train = ds.split_indices("train")
+    random = make_scenario("random", ds, fraction=0.1, seed=0)
+    female = make_scenario("sex", ds, sex="female", size=350, seed=0)
+    male = make_scenario("sex", ds, sex="male", size=350, seed=0)
+    scores = constructed_scores(ds)
+    hard = make_scenario("difficulty", ds, kind="hard", scores=scores, size=350, seed=0)
+    for split in (random, female, male, hard):
+        assert_whole_groups(ds, split)
+    # Thousands of one-image lesions fill any gap: the sizes are met exactly.
+    assert len(random.forget) == round(0.1 * len(train))
+    assert len(female.forget) == len(male.forget) == len(hard.forget) == 350
+    np.testing.assert_array_equal(label_counts(ds, female.forget), label_counts(ds, male.forget))
+    # The image-level draw it replaces leaves lesions on both sides (issue 9: 279 of them).
+    images = make_scenario("random", ds, fraction=0.1, seed=0, unit="image")
+    assert len(group_ids(ds, images.forget) & group_ids(ds, images.retain)) > 100
+
+
+@needs_real("breastmnist")
+def test_breastmnist_images_are_their_own_groups():
+    from unlearnlib.data import load_dataset
+
+    ds = load_dataset("breastmnist", data_dir=REAL_DATA)
+    train = ds.split_indices("train")
+    assert ds.metadata["group"].iloc[train].nunique() == len(train)
+    for fraction in (0.05, 0.1, 0.5):
+        assert len(random_fraction(ds, fraction=fraction, seed=0).forget) == round(fraction * len(train))
 
 
 # ---------------------------------------------------------------- class-wise
@@ -336,3 +559,50 @@ def test_make_scenario_dispatches_by_name(synthetic):
 def test_make_scenario_lists_the_known_names(synthetic):
     with pytest.raises(ValueError, match="unknown scenario 'nope'; known scenarios: class, difficulty, patient"):
         make_scenario("nope", synthetic)
+
+
+def test_make_scenario_refuses_unknown_parameters_by_name(synthetic):
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['fractio'\] for scenario 'random'; its parameters are fraction, unit"):
+        make_scenario("random", synthetic, fractio=0.1, seed=0)
+
+
+def test_declarations_match_the_scenario_functions():
+    import inspect
+
+    from unlearnlib.scenarios import REQUIRED, SCENARIO_PARAMETERS
+
+    assert set(SCENARIO_PARAMETERS) == set(SCENARIOS)
+    for name, function in SCENARIOS.items():
+        signature = inspect.signature(function).parameters
+        keywords = {k for k in signature if k not in ("dataset", "seed", "scores", "reference_mix")}
+        declared = {p.name: p for p in SCENARIO_PARAMETERS[name]}
+        assert set(declared) == keywords, name
+        for key, param in declared.items():
+            default = signature[key].default
+            assert param.default == (REQUIRED if default is inspect.Parameter.empty else default), (name, key)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "expected"),
+    [
+        ("random", {"fraction": 0.1}, []),
+        ("random", {"fraction": 1}, ["fraction=1 is not allowed; fraction must be a number in (0, 1)"]),
+        ("random", {"fractio": 0.1}, ["unknown parameter 'fractio' for scenario 'random'", "needs the parameter 'fraction'"]),
+        ("sex", {"sex": "other", "size": 350}, ["sex='other' is not allowed; sex must be one of 'male', 'female', 'mixed'"]),
+        ("sex", {"sex": "male", "size": -1}, ["size=-1 is not allowed; size must be an integer >= 1"]),
+        ("sex", {"sex": "male", "size": 3.5}, ["size=3.5 is not allowed"]),
+        ("difficulty", {"kind": "hard", "size": 10, "score": "margin"}, ["score='margin' is not allowed"]),
+        ("class", {"label": "nv"}, []),
+        ("class", {"label": True}, ["label=True is not allowed"]),
+        ("patient", {"fraction": 0.1, "unit": "image"}, ["unknown parameter 'unit' for scenario 'patient'"]),
+        ("random", {"fraction": 0.1, "seed": 3}, ["the seed comes from the grid's seeds"]),
+        ("lesion", {}, ["unknown scenario 'lesion'; known scenarios: class, difficulty, patient, random, sex"]),
+    ],
+)
+def test_scenario_problems_name_the_bad_parameter(name, params, expected):
+    from unlearnlib.scenarios import scenario_problems
+
+    problems = scenario_problems(name, params)
+    assert len(problems) == len(expected)
+    for problem, text in zip(problems, expected):
+        assert text in problem

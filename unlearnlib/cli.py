@@ -53,12 +53,14 @@ def _parse_scenario(text: str) -> tuple[str, dict]:
     """'random:fraction=0.1' -> ('random', {'fraction': 0.1})."""
     import yaml
 
+    from .validation import GridError
+
     name, _, rest = text.partition(":")
     params = {}
     for part in filter(None, rest.split(",")):
         key, sep, value = part.partition("=")
         if not sep:
-            raise SystemExit(f"scenario parameter {part!r} in {text!r} needs the form key=value")
+            raise GridError([f"scenario parameter {part!r} in --scenario {text!r} needs the form key=value"])
         params[key] = yaml.safe_load(value)
     return name, params
 
@@ -67,7 +69,17 @@ def _grid_options(args: argparse.Namespace) -> dict:
     """Options from the config file (YAML), overridden by those given on the command line."""
     import yaml
 
-    options = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
+    from .validation import GridError
+
+    options = {}
+    if args.config:
+        try:
+            options = yaml.safe_load(Path(args.config).read_text())
+        except (OSError, yaml.YAMLError) as error:
+            raise GridError([f"cannot read the grid config {args.config}: {error}"]) from None
+        options = {} if options is None else options
+        if not isinstance(options, dict):
+            raise GridError([f"the grid config {args.config} must be a mapping (profile: ..., datasets: [...]); got {options!r}"])
     for key in ("profile", "datasets", "methods", "seeds"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
@@ -81,11 +93,15 @@ def _grid_options(args: argparse.Namespace) -> dict:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .validation import validate_grid
+
+    options = _grid_options(args)
+    validate_grid(options)  # every problem at once, before any data loads (GridError: exit 2)
+
     from .grid import expand_grid, run_grid, save_table
     from .profiles import get_profile
     from .report import mean_sd, summarize
 
-    options = _grid_options(args)
     profile = get_profile(options["profile"])
     specs = expand_grid(profile, datasets=options["datasets"], scenarios=[tuple(s) for s in options["scenarios"]],
                         methods=options["methods"], seeds=options.get("seeds"), hyperparameters=options.get("hyperparameters"))

@@ -1,5 +1,6 @@
 """Summaries of result tables: mean and spread over seeds, paired differences with
-confidence intervals, and Markdown / CSV output for the notebooks."""
+confidence intervals, the smallest difference an interval rules out, family-wise p-value
+adjustment, and Markdown / CSV output for the notebooks."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,23 +41,96 @@ def paired_difference(
 ) -> pd.DataFrame:
     """For each group in ``by``: the mean of ``metric`` where ``column == a`` minus where
     ``column == b``, paired on ``pair_on`` (the seed), with a t-based confidence interval
-    and the paired t-test's p-value (NaN with fewer than two pairs)."""
+    and the p-value of a one-sample t-test of the differences against 0.
+
+    The two arms are aligned by the pair key, and a pair with ``metric`` missing in either
+    arm is dropped (``pairs`` counts what is left; fewer than two pairs give NaN interval
+    and p-value). When every difference is the same (zero variance), the interval is that
+    point and p is 0 if it is nonzero, 1 if it is zero, matching whether the interval
+    excludes 0. A group with both arms missing is left out. Two rows for one (group, arm,
+    pair) raise ValueError: averaging them would hide a duplicated run.
+    """
+    by = list(by)
+    arms = table[table[column].isin([a, b])]
+    _refuse_duplicates(arms, [*by, column, pair_on])
     rows = []
-    for key, group in table.groupby(list(by), sort=False):
-        wide = group.pivot_table(index=pair_on, columns=column, values=metric)
-        if a not in wide or b not in wide:
+    for key, group in arms.groupby(by, sort=False):
+        arm = {name: rows_.set_index(pair_on)[metric] for name, rows_ in group.groupby(column, sort=False)}
+        if a not in arm or b not in arm:
             continue
-        diff = (wide[a] - wide[b]).dropna().to_numpy()
-        n = len(diff)
-        mean = float(diff.mean()) if n else float("nan")
-        if n > 1:
-            half = stats.t.ppf(0.5 + confidence / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n)
-            p = float(stats.ttest_rel(wide.loc[:, a].dropna(), wide.loc[:, b].dropna()).pvalue) if diff.std() > 0 else 1.0
-        else:
-            half, p = float("nan"), float("nan")
+        paired = pd.concat({"a": arm[a], "b": arm[b]}, axis=1, join="inner").dropna()
+        diff = (paired["a"] - paired["b"]).to_numpy(dtype=float)
+        mean, half, p = _one_sample_t(diff, confidence)
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(by, key)), "metric": metric, "difference": mean, "ci_low": mean - half, "ci_high": mean + half, "p_value": p, "pairs": n})
+        rows.append({**dict(zip(by, key)), "metric": metric, "difference": mean, "ci_low": mean - half, "ci_high": mean + half, "p_value": p, "pairs": len(diff)})
     return pd.DataFrame(rows)
+
+
+def _refuse_duplicates(table: pd.DataFrame, keys: list[str]) -> None:
+    counts = table.groupby(keys, sort=False).size()
+    repeated = counts[counts > 1]
+    if len(repeated):
+        listed = "; ".join(f"{dict(zip(keys, k))}: {n} rows" for k, n in repeated.head(5).items())
+        more = f" (and {len(repeated) - 5} more)" if len(repeated) > 5 else ""
+        raise ValueError(f"paired_difference needs one row per ({', '.join(keys)}); duplicated: {listed}{more}")
+
+
+def _one_sample_t(diff: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """Mean, interval half-width and two-sided p-value of a one-sample t-test against 0."""
+    n = len(diff)
+    if n < 2:
+        return (float(diff.mean()) if n else float("nan")), float("nan"), float("nan")
+    mean, sd = float(diff.mean()), float(diff.std(ddof=1))
+    # Rounding leaves ~1e-17 of spread in a constant difference; treat that as none.
+    if sd <= 1e-12 * max(1.0, abs(mean)):
+        return mean, 0.0, (1.0 if abs(mean) <= 1e-12 else 0.0)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n))
+    return mean, half, float(stats.ttest_1samp(diff, 0.0).pvalue)
+
+
+def smallest_ruled_out(ci_low, ci_high):
+    """The smallest absolute difference a confidence interval rules out: max(|low|, |high|).
+
+    For a "no difference" finding (an interval containing 0) this is what the data can
+    exclude: differences larger than it in either direction. Works on numbers, arrays and
+    columns; NaN where the interval is NaN.
+    """
+    return np.maximum(np.abs(ci_low), np.abs(ci_high))
+
+
+P_ADJUSTMENTS = ("holm", "bonferroni")
+
+
+def adjust_p_values(p_values, method: str = "holm") -> np.ndarray:
+    """Family-wise adjusted p-values (Holm's step-down, or Bonferroni), capped at 1.
+
+    NaN p-values (too few pairs) are not part of the family and stay NaN.
+    """
+    if method not in P_ADJUSTMENTS:
+        raise ValueError(f"unknown p-value adjustment {method!r}; choose one of {P_ADJUSTMENTS}")
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    present = np.flatnonzero(~np.isnan(p))
+    m = len(present)
+    if method == "bonferroni":
+        out[present] = np.minimum(1.0, m * p[present])
+        return out
+    order = present[np.argsort(p[present], kind="stable")]
+    # Holm: the i-th smallest p times (m - i), kept monotone so that order is preserved.
+    stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out[order] = np.minimum(1.0, stepped)
+    return out
+
+
+def with_adjusted_p(table: pd.DataFrame, *, method: str = "holm", family: Sequence[str] | None = None) -> pd.DataFrame:
+    """A copy of a :func:`paired_difference` table with ``p_adjusted``: its ``p_value``
+    adjusted over the whole table or, with ``family``, within each group of those columns."""
+    out = table.copy()
+    if family:
+        out["p_adjusted"] = out.groupby(list(family), sort=False)["p_value"].transform(lambda p: adjust_p_values(p, method))
+    else:
+        out["p_adjusted"] = adjust_p_values(out["p_value"], method)
+    return out
 
 
 def write_table(table: pd.DataFrame, name: str, *, digits: int = 4) -> list[Path]:
