@@ -88,6 +88,13 @@ def _one_sample_t(diff: np.ndarray, confidence: float) -> tuple[float, float, fl
     return mean, half, float(stats.ttest_1samp(diff, 0.0).pvalue)
 
 
+def t_interval(values, confidence: float = 0.95) -> tuple[float, float]:
+    """The one-sample t-interval of the mean of ``values`` (NaNs dropped); NaN with fewer than two."""
+    values = np.asarray(values, dtype=float)
+    mean, half, _ = _one_sample_t(values[~np.isnan(values)], confidence)
+    return mean - half, mean + half
+
+
 def smallest_ruled_out(ci_low, ci_high):
     """The smallest absolute difference a confidence interval rules out: max(|low|, |high|).
 
