@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from torch import nn
 
 from unlearnlib.data import make_synthetic
@@ -68,8 +69,6 @@ def test_model_seeds_depend_only_on_seed_and_index_and_stay_apart():
 class _Linear(nn.Module):
     def __init__(self, seed: int):
         super().__init__()
-        import torch
-
         torch.manual_seed(seed)
         self.fc = nn.Linear(16 * 16, 3)
 
@@ -90,7 +89,16 @@ def test_memorization_scores_is_deterministic_under_its_seed():
         memorization_scores(data, make_model=_Linear, recipe=recipe, n_models=3, seed=5)
 
 
-def test_mislabeled_samples_score_high_and_duplicated_ones_lower():
+@pytest.fixture
+def one_thread():
+    # 8 small trainings: one thread is several times faster than two on a shared, loaded CPU
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_mislabeled_samples_score_high_and_duplicated_ones_lower(one_thread):
     ds = make_synthetic(n_samples=150, num_classes=3, image_size=16, in_chans=1, noise=40, seed=0)
     images, labels = ds.images.copy(), ds.labels.copy()
     single, duplicated = np.arange(0, 5), np.arange(5, 10)
