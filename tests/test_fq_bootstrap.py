@@ -1,0 +1,126 @@
+"""The vectorized challenge epsilons and the relative forgetting quality with its bootstrap interval."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unlearnlib.attacks import (
+    forget_score,
+    per_example_epsilon,
+    per_example_epsilon_fast,
+    relative_forgetting_quality,
+)
+
+
+def _draw(rng, n_models, n_examples, shift=0.0, sd=1.0, centers=None):
+    centers = rng.normal(0, 3, n_examples) if centers is None else centers
+    return centers + shift + rng.normal(0, sd, (n_models, n_examples))
+
+
+@pytest.mark.parametrize("case", ["continuous", "ties", "resampled", "identical_rows", "same_values", "wide"])
+def test_fast_epsilons_equal_the_reference_loop(case):
+    rng = np.random.default_rng(hash(case) % 2**32)
+    for n in (3, 4, 8, 16):
+        centers = rng.normal(0, 3, 8)
+        unlearned = _draw(rng, n, 8, shift=rng.normal(0, 1), sd=rng.uniform(0.05, 2), centers=centers)
+        retrained = _draw(rng, n, 8, centers=centers)
+        if case == "ties":
+            unlearned, retrained = np.round(unlearned, 1), np.round(retrained, 1)
+        elif case == "resampled":  # bootstrap draws repeat models
+            unlearned, retrained = unlearned[rng.integers(0, n, n)], retrained[rng.integers(0, n, n)]
+        elif case == "identical_rows":
+            unlearned = np.repeat(unlearned[:1], n, axis=0)
+        elif case == "same_values":
+            retrained = unlearned.copy()
+        elif case == "wide":
+            retrained = retrained * 5
+        for delta in (1e-5, 0.01):
+            expected = per_example_epsilon(unlearned, retrained, delta=delta)
+            got = per_example_epsilon_fast(unlearned, retrained, delta=delta, chunk=3)
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_identical_distributions_score_about_one_relative_to_retrain():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(0, 3, 60)
+    unlearned, retrained, reference = (_draw(rng, 16, 60, centers=centers) for _ in range(3))
+    result = relative_forgetting_quality(unlearned, retrained, reference, n_boot=40, seed=0)
+    assert result.score == pytest.approx(forget_score(unlearned, retrained))
+    assert result.ceiling == pytest.approx(forget_score(reference, retrained))
+    assert 0.7 < result.relative_to_retrain < 1.3
+    assert result.ci_low < 1 < result.ci_high
+    assert result.ci_low <= result.relative_to_retrain <= result.ci_high
+    assert not result.identical_models and result.note == ""
+
+
+def test_a_shifted_distribution_scores_well_below_retrain():
+    rng = np.random.default_rng(1)
+    centers = rng.normal(0, 3, 60)
+    retrained, reference = (_draw(rng, 16, 60, centers=centers) for _ in range(2))
+    unlearned = _draw(rng, 16, 60, shift=1.5, centers=centers)
+    result = relative_forgetting_quality(unlearned, retrained, reference, n_boot=40, seed=0)
+    assert result.relative_to_retrain < 0.5
+    assert result.ci_high < 0.8  # the interval rules out "as good as retraining"
+
+
+def test_the_interval_is_deterministic_under_its_seed():
+    rng = np.random.default_rng(2)
+    centers = rng.normal(0, 3, 20)
+    sets = [_draw(rng, 8, 20, shift=s, centers=centers) for s in (0.5, 0, 0)]
+    first = relative_forgetting_quality(*sets, n_boot=30, seed=7)
+    assert relative_forgetting_quality(*sets, n_boot=30, seed=7) == first
+    other = relative_forgetting_quality(*sets, n_boot=30, seed=8)
+    assert (other.ci_low, other.ci_high) != (first.ci_low, first.ci_high)
+    assert other.relative_to_retrain == first.relative_to_retrain  # the point estimate has no randomness
+
+
+def test_identical_models_score_zero_with_a_zero_interval_and_a_note():
+    rng = np.random.default_rng(3)
+    centers = rng.normal(0, 3, 20)
+    retrained, reference = (_draw(rng, 8, 20, centers=centers) for _ in range(2))
+    # a deterministic method sitting exactly at the retrained models' mean, still a point mass
+    unlearned = np.repeat(retrained.mean(axis=0, keepdims=True), 8, axis=0)
+    result = relative_forgetting_quality(unlearned, retrained, reference, n_boot=20, seed=0)
+    assert result.identical_models
+    assert result.score == 0.0 and result.ceiling > 0
+    assert (result.relative_to_retrain, result.ci_low, result.ci_high) == (0.0, 0.0, 0.0)
+    assert "deterministic" in result.note
+
+
+def test_a_zero_ceiling_gives_nan_and_says_why():
+    rng = np.random.default_rng(4)
+    retrained = _draw(rng, 8, 10)
+    reference = retrained + 100.0  # independent retrains perfectly separable: ceiling 0
+    result = relative_forgetting_quality(_draw(rng, 8, 10), retrained, reference, n_boot=10, seed=0)
+    assert result.ceiling == 0.0
+    assert np.isnan(result.relative_to_retrain) and np.isnan(result.ci_low) and np.isnan(result.ci_high)
+    assert "ceiling" in result.note and "10 of 10" in result.note
+
+
+def test_accuracies_turn_both_scores_into_forgetting_quality():
+    rng = np.random.default_rng(5)
+    centers = rng.normal(0, 3, 20)
+    retrained, reference = (_draw(rng, 8, 20, centers=centers) for _ in range(2))
+    ones = (np.ones(8), np.ones(8))
+    plain = relative_forgetting_quality(reference.copy(), retrained, reference, n_boot=5)
+    worse = relative_forgetting_quality(reference.copy(), retrained, reference, n_boot=5,
+                                        unlearned_accs=(np.full(8, 0.9), np.full(8, 0.8)),
+                                        retrained_accs=ones, reference_accs=ones)
+    assert plain.relative_to_retrain == pytest.approx(1.0)
+    assert worse.relative_to_retrain == pytest.approx(0.72)
+    assert worse.score == pytest.approx(0.72 * plain.score)
+
+
+def test_invalid_inputs_raise_naming_the_value():
+    good = np.zeros((4, 3)) + np.arange(4)[:, None]
+    with pytest.raises(ValueError, match="same shape"):
+        relative_forgetting_quality(good, good, np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="n_boot"):
+        relative_forgetting_quality(good, good, good, n_boot=0)
+    with pytest.raises(ValueError, match="all three"):
+        relative_forgetting_quality(good, good, good, unlearned_accs=(np.ones(4), np.ones(4)))
+    with pytest.raises(ValueError, match="one retain and one test accuracy per model"):
+        relative_forgetting_quality(good, good, good, unlearned_accs=(np.ones(3), np.ones(4)),
+                                    retrained_accs=(np.ones(4), np.ones(4)), reference_accs=(np.ones(4), np.ones(4)))
+    with pytest.raises(ValueError, match="chunk"):
+        per_example_epsilon_fast(good, good, chunk=0)
