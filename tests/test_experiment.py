@@ -159,8 +159,11 @@ def test_forgetting_quality_scores_independent_retrains_above_a_noisy_method(tmp
     for record in (noisy, floor):
         assert 0 <= record["forget_score"] <= 1
         assert record["forgetting_quality"] == pytest.approx(record["forget_score"] * record["retain_acc_ratio"] * record["test_acc_ratio"])
+        assert record["ci_low"] <= record["relative_to_retrain"] <= record["ci_high"] and record["n_models"] == 4
     # Independent retrains are the best any method can do: heavy noise scores no better.
     assert floor["forget_score"] >= noisy["forget_score"]
+    # Retrain's own row compares the independent set with the reference: exactly the ceiling.
+    assert floor["relative_to_retrain"] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="at least 3 models"):
         run_forgetting_quality(ForgettingQualitySpec(_spec("ssd"), n_models=2), **stores)
 

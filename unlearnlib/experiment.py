@@ -210,7 +210,7 @@ def _memorization_rows(spec: OriginalSpec, n_models: int, data: StudyData) -> pd
                                  n_models=n_models, seed=spec.seed)
     provenance = stamp(config_key(_memorization_spec(spec, n_models)), spec.profile, _original_version())
     return pd.DataFrame({**provenance, "dataset": spec.dataset, "n_models": n_models, "sample": np.arange(len(train)), "index": train,
-                         "memorization": result.scores, "memorization_acc": result.accuracy_scores, "seconds": result.seconds})
+                         "memorization": result.memorization, "memorization_acc": result.memorization_acc, "seconds": result.seconds})
 
 
 def difficulty_table(spec: OriginalSpec, *, memorization_models: int, data: StudyData | None = None,
@@ -560,7 +560,7 @@ def run_forgetting_quality(
 ) -> dict:
     """Ledger row: forget score F, forgetting quality F x accuracy ratios, the ratios, and
     the score relative to independent retrains with a bootstrap 95 % interval over models."""
-    from .attacks import relative_forgetting_quality
+    from .attacks import accuracy_ratio, forget_score, forgetting_quality, relative_forgetting_quality
 
     if spec.n_models < 3:
         raise ValueError(f"forgetting quality needs at least 3 models per side; got {spec.n_models}")
@@ -576,7 +576,11 @@ def run_forgetting_quality(
         reference = _statistics(retrain_spec, [retrain_seed(seed, n + i) for i in range(n)], task, split, data_, models_)
         unlearned = reference if experiment.method == "retrain" else _statistics(
             experiment, [1000 * seed + i for i in range(n)], task, split, data_, models_)
-        score = relative_forgetting_quality(unlearned, retrained, reference, seed=seed)
+        accs = {name: (side["retain"], side["test"]) for name, side in (("u", unlearned), ("r", retrained), ("c", reference))}
+        relative = relative_forgetting_quality(unlearned["stats"], retrained["stats"], reference["stats"], unlearned_accs=accs["u"],
+                                               retrained_accs=accs["r"], reference_accs=accs["c"], seed=seed)
+        retain_ratio = accuracy_ratio(unlearned["retain"], retrained["retain"])
+        test_ratio = accuracy_ratio(unlearned["test"], retrained["test"])
         return {
             "dataset": experiment.original.dataset,
             "seed": seed,
@@ -584,8 +588,17 @@ def run_forgetting_quality(
             "method": experiment.method,
             "n_models": n,
             "forget_size": len(split.forget),
-            **score,
-            "identical_models": bool(np.ptp(unlearned["stats"], axis=0).max() == 0),
+            "forget_score": forget_score(unlearned["stats"], retrained["stats"]),
+            "retain_acc_ratio": retain_ratio,
+            "test_acc_ratio": test_ratio,
+            "forgetting_quality": forgetting_quality(unlearned["stats"], retrained["stats"], retain_acc_ratio=retain_ratio, test_acc_ratio=test_ratio),
+            "ceiling_score": relative.ceiling,
+            "relative_to_retrain": relative.relative_to_retrain,
+            "ci_low": relative.ci_low,
+            "ci_high": relative.ci_high,
+            "n_boot": relative.n_boot,
+            "identical_models": relative.identical_models,
+            "note": relative.note,
             "method_seconds": unlearned["seconds"] / n,
             "spec": json.dumps(plain(spec), sort_keys=True),
         }
