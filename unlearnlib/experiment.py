@@ -534,6 +534,7 @@ class ForgettingQualitySpec:
 
     experiment: ExperimentSpec
     n_models: int = 32
+    n_boot: int = 200  # bootstrap replicates of the interval (each recomputes two scores: seconds each)
 
 
 def _statistics(method_spec: ExperimentSpec, seeds, task, split, data, models) -> dict[str, np.ndarray | float]:
@@ -578,7 +579,8 @@ def run_forgetting_quality(
             experiment, [1000 * seed + i for i in range(n)], task, split, data_, models_)
         accs = {name: (side["retain"], side["test"]) for name, side in (("u", unlearned), ("r", retrained), ("c", reference))}
         relative = relative_forgetting_quality(unlearned["stats"], retrained["stats"], reference["stats"], unlearned_accs=accs["u"],
-                                               retrained_accs=accs["r"], reference_accs=accs["c"], seed=seed)
+                                               retrained_accs=accs["r"], reference_accs=accs["c"],
+                                               n_boot=spec.n_boot, seed=seed)
         retain_ratio = accuracy_ratio(unlearned["retain"], retrained["retain"])
         test_ratio = accuracy_ratio(unlearned["test"], retrained["test"])
         return {
