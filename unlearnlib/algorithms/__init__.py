@@ -8,6 +8,7 @@ from . import (  # noqa: F401, I001
     bad_teacher, ssd, fisher, boundary_shrink,
 )
 from .base import (
+    DivergedError,
     Hyperparameters,
     Method,
     UnknownMethodError,
@@ -20,6 +21,6 @@ from .base import (
 )
 
 __all__ = [
-    "Hyperparameters", "Method", "UnknownMethodError", "UnlearningTask", "UnlearnResult",
+    "DivergedError", "Hyperparameters", "Method", "UnknownMethodError", "UnlearningTask", "UnlearnResult",
     "available", "get_method", "register", "unlearn",
 ]
