@@ -11,11 +11,15 @@ import dataclasses
 import pytest
 import torch
 
+import unlearnlib.algorithms.random_label as random_label_module
 import unlearnlib.algorithms.retrain as retrain_module
-from unlearnlib.algorithms import UnknownMethodError, UnlearningTask, available, get_method, unlearn
-from unlearnlib.algorithms.boundary_shrink import nearest_wrong_labels
-from unlearnlib.algorithms.salun import saliency_mask
-from unlearnlib.algorithms.ssd import importance, ssd_selection
+from unlearnlib.algorithms import DivergedError, UnknownMethodError, UnlearningTask, available, get_method, unlearn
+from unlearnlib.algorithms.boundary_shrink import PIXEL_SCALE, nearest_wrong_labels, to_pixel_grid
+from unlearnlib.algorithms.common import step
+from unlearnlib.algorithms.fisher import clamped_share, fisher_diagonal
+from unlearnlib.algorithms.random_label import relabelled_union
+from unlearnlib.algorithms.salun import forget_gradient_magnitudes, saliency_mask
+from unlearnlib.algorithms.ssd import dampened_share, importance, ssd_selection
 from unlearnlib.data import make_synthetic
 from unlearnlib.models import create_model
 from unlearnlib.scenarios import random_fraction
@@ -27,6 +31,7 @@ FAST = {  # cheap settings for the determinism / no-mutation checks
     "random_label": {"epochs": 1}, "l1_sparse": {"epochs": 1}, "salun": {"epochs": 1}, "scrub": {"epochs": 1, "max_steps": 1},
     "bad_teacher": {}, "ssd": {}, "fisher": {"samples": 20}, "boundary_shrink": {"epochs": 1}, "original": {},
 }
+CHANGING = sorted(set(FAST) - {"original", "retrain"})  # every approximate method
 # Settings for the memorized task, where the reference defaults (tuned for tens of
 # thousands of images) take too few steps on 60 forget images.
 UNLEARN = {
@@ -36,6 +41,7 @@ UNLEARN = {
     "salun": {"lr": 0.05, "epochs": 5},
     "scrub": {"lr": 0.02, "epochs": 5, "max_steps": 5},
     "bad_teacher": {"lr": 1e-2, "epochs": 5, "retain_share": 1.0, "batch_size": 32},
+    "boundary_shrink": {"lr": 0.01, "epochs": 15},
 }
 
 
@@ -47,8 +53,8 @@ def make_task(data, forget_labels_random: bool, seed: int = 0) -> UnlearningTask
         offset = torch.randint(1, data.num_classes, (len(forget),), generator=torch.Generator().manual_seed(seed))
         forget = Tensors(forget.x, (forget.y + offset) % data.num_classes)
 
-    def make_model(model_seed):
-        return create_model("resnet_tiny", num_classes=data.num_classes, in_chans=data.in_chans, image_size=data.image_size, seed=model_seed)
+    def make_model(model_seed):  # the cpu profile's model: no stem pool, so (almost) no dead weights
+        return create_model("resnet_tiny_nopool", num_classes=data.num_classes, in_chans=data.in_chans, image_size=data.image_size, seed=model_seed)
 
     original = make_model(seed)
     union = Tensors(torch.cat([retain.x, forget.x]), torch.cat([retain.y, forget.y]))
@@ -62,6 +68,13 @@ def memorized():
     task = make_task(data, forget_labels_random=True)
     assert evaluate(task.original, task.forget).accuracy >= 0.95, "the original must memorize the forget set"
     return task
+
+
+@pytest.fixture(scope="module")
+def ordinary():
+    """Random forgetting as in the study: the forget set keeps its true labels."""
+    data = make_synthetic(n_samples=450, num_classes=3, image_size=16, noise=30, seed=2)
+    return make_task(data, forget_labels_random=False)
 
 
 def hyperparameters(name: str, **overrides):
@@ -166,12 +179,87 @@ def test_fisher_perturbs_weights_less_where_the_retain_set_needs_them(memorized)
     assert evaluate(heavy.model, memorized.retain).accuracy < evaluate(result.model, memorized.retain).accuracy
 
 
-def test_boundary_shrink_relabels_to_a_wrong_class(memorized):
-    hp = hyperparameters("boundary_shrink")
-    labels = nearest_wrong_labels(unlearn("original", memorized, seed=0).model, memorized.forget.x, memorized.forget.y, hp)
-    assert (labels != memorized.forget.y).all()
-    result = unlearn("boundary_shrink", memorized, hyperparameters("boundary_shrink", lr=0.01, epochs=15), seed=0)
-    assert evaluate(result.model, memorized.forget).accuracy <= 0.5
+def test_boundary_shrink_labels_are_the_argmax_after_one_fgsm_step(memorized):
+    model = unlearn("original", memorized, seed=0).model.eval()
+    x, y = memorized.forget.x, memorized.forget.y
+    labels = nearest_wrong_labels(model, x, y, hyperparameters("boundary_shrink"))
+    # The reference: one signed-gradient step of 0.1 (in [0, 1] units), clipped to the pixel grid.
+    probe = x.clone().requires_grad_(True)
+    torch.nn.functional.cross_entropy(model(probe), y).backward()
+    with torch.no_grad():
+        expected = model(to_pixel_grid(x + 0.1 * PIXEL_SCALE * probe.grad.sign())).argmax(1)
+    assert torch.equal(labels, expected)
+    assert (labels != y).any(), "the attack crossed no boundary at all"
+    # A step too small to leave the pixel grid fails everywhere: every true label is kept.
+    kept = nearest_wrong_labels(model, x, y, hyperparameters("boundary_shrink", bound=1e-4))
+    assert torch.equal(kept, model(x).argmax(1)) and torch.equal(kept, y)
+
+
+def test_random_labels_are_uniform_over_all_classes_and_redrawn_each_epoch(memorized, monkeypatch):
+    big = Tensors(torch.zeros(6000, 1, 2, 2), torch.arange(6000) % 3)
+    task = dataclasses.replace(memorized, forget=big)
+    labels = relabelled_union(task, torch.Generator().manual_seed(0)).y[len(task.retain):]
+    kept = (labels == big.y).float().mean().item()
+    assert abs(kept - 1 / 3) < 0.03, f"the true class is kept with probability {kept:.3f}, not 1/K = 0.333"
+    assert set(labels.tolist()) == {0, 1, 2}
+    drawn = []
+
+    def spy(task, gen):
+        union = relabelled_union(task, gen)
+        drawn.append(union.y[len(task.retain):].clone())
+        return union
+
+    monkeypatch.setattr(random_label_module, "relabelled_union", spy)
+    unlearn("random_label", memorized, hyperparameters("random_label", epochs=2), seed=0)
+    assert len(drawn) == 2 and not torch.equal(drawn[0], drawn[1]), "labels must be redrawn each epoch"
+
+
+def test_salun_mask_is_not_just_the_live_weights(memorized):
+    probe = unlearn("original", memorized, seed=0).model
+    live = [g > 0 for g in forget_gradient_magnitudes(probe, memorized.forget)]
+    n_live, n_all = sum(int(m.sum()) for m in live), sum(m.numel() for m in live)
+    assert n_live > 0.6 * n_all, f"only {n_live / n_all:.0%} of the weights are live: a 50 % mask could not choose among them"
+    mask = saliency_mask(probe, memorized.forget, 0.5)
+    assert all(not (m.bool() & ~alive).any() for m, alive in zip(mask, live)), "the mask chose a dead weight"
+    assert sum(int(m.sum()) for m in mask) < n_live, "the mask equals the set of live weights"
+
+
+def test_ssd_dampens_a_nonzero_share_at_its_defaults(ordinary):
+    hp = hyperparameters("ssd")
+    train = Tensors(torch.cat([ordinary.retain.x, ordinary.forget.x]), torch.cat([ordinary.retain.y, ordinary.forget.y]))
+    probe = unlearn("original", ordinary, seed=0).model
+    forget_importance = importance(probe, ordinary.forget, hp.batch_size)
+    share = dampened_share(ssd_selection(forget_importance, importance(probe, train, hp.batch_size), hp.alpha))
+    assert share > 1e-3, f"SSD's default alpha {hp.alpha} dampens {share:.4%} of the weights"
+    result = unlearn("ssd", ordinary, seed=0)
+    assert any(not torch.equal(a, b) for a, b in zip(weights(result.model), weights(ordinary.original)))
+
+
+def test_fisher_reports_where_its_clamp_binds(memorized):
+    information = fisher_diagonal(memorized.original, memorized.retain.x[:40], memorized.num_classes, 20)
+    share = clamped_share(information)
+    assert 0 <= share <= 1
+    assert clamped_share({k: torch.ones_like(v) for k, v in information.items()}) == 0
+    assert clamped_share({k: torch.zeros_like(v) for k, v in information.items()}) == 1
+
+
+def test_a_non_finite_loss_raises_diverged_error_naming_the_method(memorized):
+    poisoned = dataclasses.replace(memorized, forget=Tensors(memorized.forget.x * float("nan"), memorized.forget.y))
+    with pytest.raises(DivergedError, match="gradient_ascent diverged") as caught:
+        unlearn("gradient_ascent", poisoned, seed=0)
+    assert caught.value.method == "gradient_ascent"
+    parameter = torch.nn.Parameter(torch.ones(2))
+    optimizer = torch.optim.SGD([parameter], lr=0.1)
+    with pytest.raises(DivergedError, match="inf"):
+        step(optimizer, parameter.sum() * float("inf"))
+    assert torch.equal(parameter.detach(), torch.ones(2)), "a diverged step must not update the weights"
+
+
+@pytest.mark.parametrize("method", CHANGING)
+def test_every_method_changes_the_model_at_its_defaults(memorized, method):
+    result = unlearn(method, memorized, seed=0)
+    assert any(not torch.equal(a, b) for a, b in zip(result.model.parameters(), memorized.original.parameters())), f"{method} is a no-op"
+    assert all(torch.isfinite(p).all() for p in result.model.parameters())
 
 
 def test_wrong_hyperparameter_type_is_rejected(memorized):

@@ -21,6 +21,6 @@ from .base import (
 )
 
 __all__ = [
-    "DivergedError",    "Hyperparameters", "Method", "UnknownMethodError", "UnlearningTask", "UnlearnResult",
+    "DivergedError", "Hyperparameters", "Method", "UnknownMethodError", "UnlearningTask", "UnlearnResult",
     "available", "get_method", "register", "unlearn",
 ]

@@ -58,13 +58,23 @@ class Method:
     run: Callable[..., nn.Module]
 
 
-class DivergedError(RuntimeError):
-    """A method's loss became non-finite: the run is stopped and reported, never kept."""
-
-
 class UnknownMethodError(KeyError):
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class DivergedError(RuntimeError):
+    """A method's loss became NaN or infinite: its model is garbage and must not be scored.
+
+    ``method`` names the method once ``unlearn`` knows it (the training step does not)."""
+
+    def __init__(self, message: str, *, method: str | None = None):
+        super().__init__(message)
+        self.method = method
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{self.method} diverged: {text}" if self.method else text
 
 
 _REGISTRY: dict[str, Method] = {}
@@ -109,5 +119,10 @@ def unlearn(
     if not isinstance(hp, method.hyperparameters):
         raise TypeError(f"{name} takes {method.hyperparameters.__name__}, got {type(hp).__name__}")
     start = time.perf_counter()
-    model = method.run(copy.deepcopy(task.original), task, hp, seed=seed, progress=progress)
+    try:
+        model = method.run(copy.deepcopy(task.original), task, hp, seed=seed, progress=progress)
+    except DivergedError as error:
+        if error.method is None:
+            error.method = name
+        raise
     return UnlearnResult(model, time.perf_counter() - start, name, hp)

@@ -1,23 +1,32 @@
-"""Pieces the unlearning methods share: optimiser, batch pairing, distillation loss."""
+"""Pieces the unlearning methods share: optimiser, the guarded training step, batch pairing,
+distillation loss, random labels."""
 from __future__ import annotations
 
 import itertools
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..training import Tensors, batch_order, device_of, generator, random_flips
+from .base import DivergedError
 
 
 def sgd(model: nn.Module, lr: float, *, momentum: float = 0.9, weight_decay: float = 5e-4) -> torch.optim.SGD:
+    """SGD as the SalUn / Unlearn-Sparse code builds it (momentum 0.9, weight decay 5e-4)."""
     return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
 
 
-def step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+def step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, *, before_update: Callable[[], None] | None = None) -> None:
+    """One optimiser step; a non-finite loss stops the method (an ascent that ran away)
+    instead of writing NaN weights that would be scored as a result."""
+    if not bool(torch.isfinite(loss.detach()).all()):
+        raise DivergedError(f"the training loss is {loss.detach().flatten()[0].item()}, not finite")
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if before_update is not None:
+        before_update()
     optimizer.step()
 
 
@@ -56,12 +65,12 @@ def to_device(model: nn.Module, *tensors: torch.Tensor) -> list[torch.Tensor]:
     return [t.to(device) for t in tensors]
 
 
-def random_other_labels(labels: torch.Tensor, num_classes: int, gen: torch.Generator) -> torch.Tensor:
-    """A uniformly random label different from each true label."""
-    offset = torch.randint(1, num_classes, labels.shape, generator=gen)
-    return (labels + offset) % num_classes
+def uniform_labels(n: int, num_classes: int, gen: torch.Generator) -> torch.Tensor:
+    """Labels drawn uniformly over all classes, as the reference RL code (np.random.randint):
+    a drawn label equals the true one with probability 1/K."""
+    return torch.randint(0, num_classes, (n,), generator=gen)
 
 
 __all__ = [
-    "batches", "distillation_loss", "generator", "paired_batches", "random_other_labels", "sgd", "step", "to_device",
+    "batches", "distillation_loss", "generator", "paired_batches", "sgd", "step", "to_device", "uniform_labels",
 ]
