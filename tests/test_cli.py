@@ -41,7 +41,7 @@ def test_run_reads_a_grid_config_prints_a_summary_and_writes_parquet(tmp_path, m
     assert main(["run", "--config", str(config), "--scenario", "patient:fraction=0.1", "--output", str(output)]) == 0
     assert set(pd.read_parquet(output)["scenario"]) == {"patient"}
     assert main(["results"]) == 0
-    assert "4 cached experiment records" in capsys.readouterr().out
+    assert "4 experiment rows in the ledger" in capsys.readouterr().out
 
 
 def test_bad_input_gives_a_clear_error_not_a_traceback(tmp_path, capsys):

@@ -401,7 +401,7 @@ def _single_threshold_best(pos: np.ndarray, neg: np.ndarray, table: np.ndarray) 
     num = np.ceil((hi - lo) * THRESHOLDS_PER_UNIT).astype(np.int64)
     count_le = _grid_count_le(values, lo, hi, num)  # (2N, E)
     hit = _gaps_hit(count_le.T, num[:, None]).T  # (2N + 1, E)
-    return np.where(hit, table[cum_pos, cum_neg], -np.inf).max(axis=0)
+    return np.where(hit, table[cum_pos, cum_neg], -np.inf).max(axis=0, initial=-np.inf)
 
 
 def _interval_best(pos: np.ndarray, neg: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -426,7 +426,7 @@ def _interval_best(pos: np.ndarray, neg: np.ndarray, table: np.ndarray) -> np.nd
     peaky_right, other_right = cum_peaky.T[columns, at_most_right], cum_other.T[columns, at_most_right]  # (E, R)
     peaky_in = np.maximum(peaky_right[:, :, None] - cum_peaky.T[:, None, :], 0)
     other_in = np.maximum(other_right[:, :, None] - cum_other.T[:, None, :], 0)
-    return np.where(hit, table[peaky_in, other_in], -np.inf).max(axis=(1, 2))
+    return np.where(hit, table[peaky_in, other_in], -np.inf).max(axis=(1, 2), initial=-np.inf)  # no grid point: no rule
 
 
 def per_example_epsilon_fast(

@@ -83,13 +83,25 @@ def machine_fingerprint() -> dict[str, str]:
     return {"machine": described, "fingerprint": hashlib.sha256(described.encode()).hexdigest()[:12]}
 
 
-@functools.lru_cache(maxsize=1)
-def git_commit() -> str:
+def _read_commit() -> str:
+    """HEAD, marked when the library's code differs from it (outputs excluded)."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=project_root(), capture_output=True,
-                              text=True, check=True).stdout.strip()
+        root = project_root()
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "unlearnlib"], cwd=root,
+                               capture_output=True, text=True).stdout.strip()
+        return head + ("+uncommitted" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+# Read once, when the library is imported: a long run keeps the commit of the code it loaded,
+# even when the checkout moves on while it runs.
+_COMMIT = _read_commit()
+
+
+def git_commit() -> str:
+    return _COMMIT
 
 
 def stamp(key: str, profile: str, code_version: str) -> dict[str, str]:

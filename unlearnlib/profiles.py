@@ -28,7 +28,7 @@ class Profile:
     group_forget_size: int = 350  # images in each sex / difficulty forget set
     tuning_trials: int = 20  # Optuna trials per method and objective (the same budget for every method)
     fq_models: int = 32  # models per side for the challenge's forgetting quality
-    fq_bootstrap: int = 50  # bootstrap replicates of its interval (about 6 s each on 2 cores at N = 32, 700 samples)
+    fq_bootstrap: int = 100  # bootstrap replicates of its interval (about 2 s each on 2 cores at N = 32, 700 samples)
     memorization_models: int = 8  # models on random halves for the memorization estimate
     # Per-dataset image sizes where they differ from ``image_size`` (e.g. no 64 px BreastMNIST file offline).
     dataset_image_sizes: tuple[tuple[str, int], ...] = ()
