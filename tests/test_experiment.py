@@ -1,6 +1,7 @@
 """Experiment rows in the results ledger, caching, resuming, seeds, and the grid on Dask."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -182,3 +183,16 @@ def test_changing_a_methods_code_recomputes_only_that_methods_rows(tmp_path, mon
     changed = {k for k in first["gradient_ascent"] if first["gradient_ascent"][k] != again["gradient_ascent"].get(k)}
     assert not changed, {k: (first["gradient_ascent"][k], again["gradient_ascent"].get(k)) for k in changed}
     assert "-fixed" in again["ssd"]["code_version"]
+
+
+def test_tuning_runs_on_a_seed_and_forget_set_no_evaluation_uses():
+    from unlearnlib.profiles import PROFILES
+
+    for profile in PROFILES.values():
+        spec = experiment.tuning_spec(profile, "ham10000", "salun")
+        assert spec.experiment.seed == experiment.TUNING_SEED
+        assert experiment.TUNING_SEED not in (*profile.seeds, *profile.curve_seeds)
+        assert spec.n_trials == profile.tuning_trials and spec.objective == "retrain"
+    # The tuning sees only what an unlearning task carries: retain, forget and validation data.
+    carried = {f.name for f in dataclasses.fields(experiment.UnlearningTask)}
+    assert {"retain", "forget", "val"} <= carried and "test" not in carried

@@ -62,3 +62,25 @@ def test_every_notebook_runs_at_the_smoke_profile(tmp_path, monkeypatch):
     missing = [name for name in expected if name not in figures]
     missing += [name.replace(".png", ".pdf") for name in expected if name.endswith(".png") and name.replace(".png", ".pdf") not in figures]
     assert not missing, f"notebooks did not write {missing}"
+
+
+@needs_real("ham10000", "breastmnist")
+@pytest.mark.slow
+def test_gpu_profile_runs_end_to_end_at_miniature_scale(tmp_path, monkeypatch):
+    """The gpu profile's path (resnet18, HAM10000 at 64 px from the JPEGs, BreastMNIST at its
+    28 px file) on the CPU, at a miniature scale: a few images per split, one epoch."""
+    import dataclasses
+
+    from unlearnlib.grid import expand_grid, run_grid
+    from unlearnlib.profiles import get_profile
+
+    monkeypatch.setenv("UNLEARNLIB_DATA_DIR", str(REAL_DATA))
+    gpu = get_profile("gpu")
+    mini = dataclasses.replace(gpu, name="gpu-mini", recipe=dataclasses.replace(gpu.recipe, epochs=1, batch_size=32),
+                               max_per_split=60, seeds=(0,))
+    specs = expand_grid(mini, datasets=["ham10000", "breastmnist"], scenarios=[("random", {"fraction": 0.1})],
+                        methods=["original", "finetune"], hyperparameters={"finetune": {"epochs": 1}})
+    table = run_grid(specs, cache_root=tmp_path, progress=False).set_index(["dataset", "method"])
+    assert table.loc[("ham10000", "finetune"), "image_size"] == 64 and table.loc[("breastmnist", "finetune"), "image_size"] == 28
+    assert (table["model"] == "resnet18").all() and (table["status"] == "ok").all()
+    assert (table.loc[table.index.get_level_values("method") == "retrain", "init_seed"] != 0).all()

@@ -28,6 +28,9 @@ class Profile:
     group_forget_size: int = 350  # images in each sex / difficulty forget set
     tuning_trials: int = 20  # Optuna trials per method and objective (the same budget for every method)
     fq_models: int = 32  # models per side for the challenge's forgetting quality
+    # Where forgetting quality and the retrain-free tuning run: many models per side are cheap on
+    # the small dataset (a BreastMNIST retrain takes seconds) and dear on the large one.
+    fq_dataset: str = "breastmnist"
     fq_bootstrap: int = 100  # bootstrap replicates of its interval (about 2 s each on 2 cores at N = 32, 700 samples)
     memorization_models: int = 8  # models on random halves for the memorization estimate
     # Per-dataset image sizes where they differ from ``image_size`` (e.g. no 64 px BreastMNIST file offline).
@@ -77,6 +80,7 @@ PROFILES: dict[str, Profile] = {
         tuning_trials=40,
         fq_models=64,
         fq_bootstrap=200,
+        fq_dataset="ham10000",
         memorization_models=16,
         dataset_image_sizes=(("breastmnist", 28),),  # the offline mirror has only the 28 px BreastMNIST file
         notes="paper scale: HAM10000 at 64 px from the JPEGs; needs a GPU",
