@@ -45,6 +45,7 @@ def test_data_check_finds_everything(capsys):
 
 
 @needs_real("ham10000", "breastmnist")
+@pytest.mark.slow
 def test_every_notebook_runs_at_the_smoke_profile(tmp_path, monkeypatch):
     from unlearnlib.reproduce import notebook_paths, reproduce
 

@@ -246,9 +246,11 @@ def forget_split(spec: ExperimentSpec, data: StudyData, *, store: ModelStore | N
                  memorization_models: int | None = None) -> ForgetSplit:
     params = dict(spec.scenario_params)
     if spec.scenario == "difficulty":
-        from .profiles import get_profile
+        from .profiles import PROFILES, Profile
 
-        n = memorization_models or get_profile(spec.original.profile).memorization_models
+        # A profile made on the fly (tests, notebooks) has no registered name: the default then.
+        known = PROFILES.get(spec.original.profile)
+        n = memorization_models or (known.memorization_models if known else Profile.memorization_models)
         params["scores"] = difficulty_table(spec.original, memorization_models=n, data=data, models=store, ledger=ledger)
     return make_scenario(spec.scenario, data.dataset, seed=spec.seed, **params)
 
