@@ -30,6 +30,7 @@ def test_run_reads_a_grid_config_prints_a_summary_and_writes_parquet(tmp_path, m
     import pandas as pd
 
     monkeypatch.setenv("UNLEARNLIB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_DIR", str(tmp_path / "ledger"))  # its own: `results` counts every row
     config = tmp_path / "grid.yaml"
     config.write_text("profile: smoke\ndatasets: [synthetic]\nscenarios: [[random, {fraction: 0.1}]]\nmethods: [finetune]\nseeds: [0]\n")
     output = tmp_path / "grid.parquet"
