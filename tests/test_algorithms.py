@@ -103,6 +103,7 @@ def test_every_method_declares_defaults_and_a_search_space():
             assert hp_class.search_space, f"{name} declares nothing to tune"
 
 
+@pytest.mark.slow
 def test_retrain_never_sees_a_forget_sample(memorized, monkeypatch):
     seen = []
     real_fit = retrain_module.fit
@@ -232,6 +233,7 @@ def test_salun_mask_is_not_just_the_live_weights(memorized):
     assert any(not torch.equal(m.bool(), alive) for m, alive in zip(default, live))
 
 
+@pytest.mark.slow
 def test_ssd_dampens_a_nonzero_share_at_its_defaults(ordinary):
     hp = hyperparameters("ssd")
     train = Tensors(torch.cat([ordinary.retain.x, ordinary.forget.x]), torch.cat([ordinary.retain.y, ordinary.forget.y]))

@@ -26,6 +26,7 @@ def test_module_entry_point_runs():
     assert result.returncode == 0 and "reproduce" in result.stdout
 
 
+@pytest.mark.slow
 def test_run_reads_a_grid_config_prints_a_summary_and_writes_parquet(tmp_path, monkeypatch, capsys):
     import pandas as pd
 
@@ -110,6 +111,7 @@ def test_an_unreadable_config_is_refused(tmp_path, capsys):
     assert "must be a mapping" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_command_refuses_a_bad_grid_in_seconds_without_a_traceback(tmp_path):
     import time
 

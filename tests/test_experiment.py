@@ -57,6 +57,7 @@ def test_unknown_method_fails_before_any_training(tmp_path):
         run_experiment(_spec("forgetall"), **_stores(tmp_path))
 
 
+@pytest.mark.slow
 def test_interrupted_grid_resumes_without_redoing_or_duplicating(tmp_path, monkeypatch):
     specs = expand_grid(PROFILE, datasets=["synthetic"], scenarios=[("random", {"fraction": 0.1})],
                         methods=["original", "finetune", "gradient_ascent"], hyperparameters={"finetune": {"epochs": 1}})
@@ -123,6 +124,7 @@ def test_dask_grid_gives_the_same_records_as_the_local_run(tmp_path):
     assert np.isfinite(distributed["forget_acc"]).all()
 
 
+@pytest.mark.slow
 def test_tuning_records_every_trial_and_its_cost(tmp_path):
     from unlearnlib.experiment import TuningSpec, run_tuning
 
@@ -151,6 +153,7 @@ def test_tuning_rejects_methods_without_a_search_space_and_unknown_objectives(tm
         run_tuning(TuningSpec(_spec("finetune"), "fast", n_trials=2), **_stores(tmp_path))
 
 
+@pytest.mark.slow
 def test_forgetting_quality_scores_independent_retrains_above_a_noisy_method(tmp_path):
     from unlearnlib.experiment import ForgettingQualitySpec, run_forgetting_quality
 

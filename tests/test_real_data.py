@@ -12,6 +12,7 @@ pytestmark = pytest.mark.integration
 
 
 @needs_real("ham10000")
+@pytest.mark.slow
 def test_ham10000_split_is_lesion_disjoint_stratified_and_deterministic():
     data = load_dataset("ham10000", data_dir=REAL_DATA)
     assert data.images.shape == (10015, 3, 28, 28) and data.num_classes == 7
@@ -83,5 +84,6 @@ def test_gpu_profile_runs_end_to_end_at_miniature_scale(tmp_path, monkeypatch):
                         methods=["original", "finetune"], hyperparameters={"finetune": {"epochs": 1}})
     table = run_grid(specs, cache_root=tmp_path, progress=False).set_index(["dataset", "method"])
     assert table.loc[("ham10000", "finetune"), "image_size"] == 64 and table.loc[("breastmnist", "finetune"), "image_size"] == 28
-    assert (table["model"] == "resnet18").all() and (table["status"] == "ok").all()
+    # One epoch on 60 images may well predict a single class ("collapsed"); it must not diverge.
+    assert (table["model"] == "resnet18").all() and not table["status"].str.startswith("diverged").any()
     assert (table.loc[table.index.get_level_values("method") == "retrain", "init_seed"] != 0).all()

@@ -26,6 +26,7 @@ def test_training_learns_the_synthetic_task(synthetic):
     assert test.accuracy > 0.9  # chance is about 1/3
 
 
+@pytest.mark.slow
 def test_identical_seeds_give_identical_weights_and_metrics(synthetic):
     first_model, first_history, first = _train(synthetic, seed=5)
     second_model, second_history, second = _train(synthetic, seed=5)
