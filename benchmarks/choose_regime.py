@@ -11,7 +11,6 @@ split) and the share of conv / linear weights with exactly zero gradient.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import os
 
