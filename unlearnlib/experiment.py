@@ -402,7 +402,7 @@ def run_experiment(
         started = time.perf_counter()
         try:
             model, seconds = _unlearned_model(spec, task, split, models_, progress)
-            metrics, status = model_metrics(model, data, split, seed=spec.seed), None
+            metrics = model_metrics(model, data, split, seed=spec.seed)
             status = _status(metrics)
         except DivergedError as error:
             seconds, metrics, status = time.perf_counter() - started, {}, f"diverged: {error}"
