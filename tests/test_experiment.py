@@ -199,3 +199,20 @@ def test_tuning_runs_on_a_seed_and_forget_set_no_evaluation_uses():
     # The tuning sees only what an unlearning task carries: retain, forget and validation data.
     carried = {f.name for f in dataclasses.fields(experiment.UnlearningTask)}
     assert {"retain", "forget", "val"} <= carried and "test" not in carried
+
+
+def test_a_row_is_stamped_when_it_is_finished_not_when_it_starts(tmp_path, monkeypatch):
+    events = []
+    real_stamp = experiment.stamp
+
+    def recording_stamp(*args):
+        events.append("stamp")
+        return real_stamp(*args)
+
+    def compute():
+        events.append("compute")
+        return {"seconds": 1.0}
+
+    monkeypatch.setattr(experiment, "stamp", recording_stamp)
+    ResultStore(tmp_path / "ledger").fetch(_spec("finetune"), compute)
+    assert events == ["compute", "stamp"]

@@ -332,7 +332,8 @@ class ResultStore:
     def fetch(self, spec, compute: Callable[[], dict]) -> dict:
         """The row of ``spec``, computed by ``compute()`` and appended when missing."""
         def row() -> dict:
-            return {**stamp(config_key(spec), _profile_of(spec), code_version(spec)), **compute()}
+            computed = compute()  # first: the stamp's finished_utc is the time the row was done
+            return {**stamp(config_key(spec), _profile_of(spec), code_version(spec)), **computed}
 
         label = spec.label() if isinstance(spec, ExperimentSpec) else f"{type(spec).__name__} of {spec.experiment.label()}"
         self.ledger.fetch_or_compute(_kind(spec), config_key(spec), code_version(spec), row, describe=label)
