@@ -43,8 +43,8 @@ FAKE_VERDICT = "agree — a fake reason written by the test"
 
 
 def _copy_outputs(tmp_path: Path) -> tuple[list[Path], Path]:
-    """Copies of the committed executed notebooks and figures; 03 gets a verdict line and
-    02 loses its own (whether or not it was executed), so both report paths are tested."""
+    """Copies of the committed notebooks and figures: 02 without a verdict line and 03 with a
+    fake one (whether or not they were executed), so both report paths are tested."""
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not notebooks or not list((ROOT / "figures").glob("*.png")):
         pytest.skip("no executed notebooks and figures committed")
@@ -54,12 +54,12 @@ def _copy_outputs(tmp_path: Path) -> tuple[list[Path], Path]:
     copies = []
     for path in notebooks:
         notebook = nbformat.read(str(path), as_version=4)
+        if path.stem.startswith(("02_", "03_")):  # drop the real verdicts, executed or not
+            for cell in (c for c in notebook.cells if c.cell_type == "code"):
+                cell.outputs = [o for o in cell.outputs if "**Verdict:**" not in str(o.get("data", {}).get("text/markdown", ""))]
         if path.stem.startswith("03_"):
             cell = next(c for c in notebook.cells if c.cell_type == "code" and "findings" in c.source)
             cell.outputs.append(nbformat.v4.new_output("display_data", data={"text/markdown": f"- **Verdict:** {FAKE_VERDICT}"}))
-        if path.stem.startswith("02_"):
-            for cell in (c for c in notebook.cells if c.cell_type == "code"):
-                cell.outputs = [o for o in cell.outputs if "**Verdict:**" not in str(o.get("data", {}).get("text/markdown", ""))]
         nbformat.write(notebook, str(tmp_path / "notebooks" / path.name))
         copies.append(tmp_path / "notebooks" / path.name)
     return copies, figures
