@@ -13,12 +13,13 @@ Pure functions: arrays in, numbers out; every random choice takes a seed.
   arXiv:2406.09073), following its released code, google-deepmind/unlearning_evaluation
   ``metric.py`` (``compute_forget_score_from_confs``) and ``main.py`` (final score).
 - :func:`relative_forgetting_quality`: the method's score over the score of a second, independent
-  set of retrained models (the ceiling at this N), with a bootstrap interval over models.
+  set of retrained models (the ceiling at this N), with a delete-d jackknife interval over models.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 
 import numpy as np
 from scipy.special import logsumexp
@@ -528,12 +529,21 @@ def relative_forgetting_quality(
     is well below 1 at small N (about 0.19 at N = 8 and 32), so the ratio is what reads as "how
     close to retraining": 1 = as good as retraining, 0 = every forget example perfectly separable.
 
-    The interval: ``n_boot`` times, the models of each set are resampled with replacement (one
-    draw of row indices per set, shared by all forget examples and by the accuracies; the
-    retrained draw is shared by score and ceiling, so its noise largely cancels), both scores and
-    their ratio are recomputed, and the ``level`` percentile interval of the ratios is returned.
-    Resampled sets repeat models, which lowers both scores a little; the ratio is less affected.
-    Replicates whose ceiling is 0 are left out of the interval (the note says how many).
+    The interval: a delete-d jackknife over models (Shao & Wu 1989, the variant that holds for
+    non-smooth statistics such as these threshold-based epsilons). ``n_boot`` times, half of the
+    models of each set are drawn without replacement (the retrained half is shared by score and
+    ceiling, so its noise largely cancels; accuracies follow their models), both scores and their
+    ratio are recomputed, and the ratio's variance is estimated as ``m / (N - m)`` times the
+    variance of these half-sample ratios (m = N // 2 models kept). The interval is the estimate
+    +- the normal quantile at ``level`` times that sd, cut at 0. Why not the usual bootstrap with
+    replacement: a resample repeats models, and repeated models are easier to separate. On
+    simulated sets of N = 32 (``benchmarks/fq_interval_simulation.py``) its ratios averaged 0.292
+    against an estimate of 0.192 (percentile intervals excluded their own estimate, as happened
+    on the ledger's BreastMNIST rows) and spread with sd 0.037 against the estimate's 0.020 over
+    fresh draws. Half-samples have no repeats: their 95 % intervals covered the estimate's
+    expected value in 9 of 10 fresh draws, with an implied sd of 0.033, so they are wide rather
+    than narrow. The half-sample ratios themselves are higher than the estimate (scores rise at
+    smaller N): only their spread is used. Replicates whose ceiling is 0 are left out (the note says how many).
 
     Identical models (a deterministic method: all N rows of ``unlearned`` equal): the method's
     statistic is a point mass, which the challenge's attacks separate perfectly from the spread
@@ -553,6 +563,8 @@ def relative_forgetting_quality(
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1); got {level!r}")
     n = unlearned.shape[0]
+    if n < 4:
+        raise ValueError(f"the interval needs N >= 4 models per set (half-samples of >= 2); got N = {n}")
     given = [a is not None for a in (unlearned_accs, retrained_accs, reference_accs)]
     if any(given) and not all(given):
         raise ValueError("pass all three of unlearned_accs, retrained_accs, reference_accs, or none")
@@ -567,9 +579,10 @@ def relative_forgetting_quality(
     every = np.arange(n)
     score, ceiling = scores(every, every, every)
     rng = np.random.default_rng(seed)
+    kept = n // 2
     ratios = np.empty(n_boot)
     for b in range(n_boot):
-        s, c = scores(*(rng.integers(0, n, n) for _ in range(3)))
+        s, c = scores(*(np.sort(rng.permutation(n)[:kept]) for _ in range(3)))
         ratios[b] = s / c if c > 0 else np.nan
     notes = []
     identical = bool(np.all(unlearned == unlearned[0]))
@@ -584,7 +597,11 @@ def relative_forgetting_quality(
     finite = ratios[np.isfinite(ratios)]
     if len(finite) < n_boot:
         notes.append(f"{n_boot - len(finite)} of {n_boot} bootstrap replicates had a zero ceiling and were left out")
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(finite, [tail, 100 - tail]) if len(finite) else (math.nan, math.nan)
+    if len(finite) >= 2 and math.isfinite(relative):
+        sd = math.sqrt(kept / (n - kept) * float(np.var(finite, ddof=1)))
+        half_width = NormalDist().inv_cdf((1 + level) / 2) * sd
+        low, high = max(0.0, relative - half_width), relative + half_width
+    else:
+        low = high = math.nan
     return RelativeForgettingQuality(float(score), float(ceiling), float(relative), float(low), float(high),
                                      n, n_boot, identical, "; ".join(notes))

@@ -41,6 +41,9 @@ from .training import Evaluation, Tensors, TrainConfig, evaluate, fit
 # Bump when shared code (data, splits, training, scenarios, metrics) changes results: every
 # row made with another value is recomputed. Method code is versioned per method.
 PIPELINE_VERSION = "2"
+# The forgetting-quality interval (attacks.relative_forgetting_quality), which no method digest covers:
+# 2 = delete-d jackknife over half-samples (1 was a with-replacement bootstrap, biased upward).
+FQ_INTERVAL_VERSION = "2"
 ORIGINAL_VERSION = "1"  # the same for what the originals' rows depend on (data, splits, training, metrics)
 SPLIT_NAMES = ("retain", "forget", "val", "test")
 GAP_METRICS = ("retain_acc", "forget_acc", "test_acc", "mia_efficacy")  # the average gap, as in SalUn
@@ -307,6 +310,8 @@ def code_version(spec) -> str:
     (and the retraining code's, which every comparison depends on)."""
     method = spec.method if isinstance(spec, ExperimentSpec) else spec.experiment.method
     kind = "" if isinstance(spec, ExperimentSpec) else type(spec).__name__[:2].lower()
+    if isinstance(spec, ForgettingQualitySpec):
+        kind += FQ_INTERVAL_VERSION
     return f"p{PIPELINE_VERSION}{kind}-{method_code_version(method)}-{method_code_version('retrain')}"
 
 
@@ -537,7 +542,7 @@ class ForgettingQualitySpec:
 
     experiment: ExperimentSpec
     n_models: int = 32
-    n_boot: int = 200  # bootstrap replicates of the interval (each recomputes two scores: seconds each)
+    n_boot: int = 200  # half-sample replicates of the interval (each recomputes two scores: seconds each)
 
 
 def _statistics(method_spec: ExperimentSpec, seeds, task, split, data, models) -> dict[str, np.ndarray | float]:
@@ -563,7 +568,7 @@ def run_forgetting_quality(
     results: ResultStore | None = None,
 ) -> dict:
     """Ledger row: forget score F, forgetting quality F x accuracy ratios, the ratios, and
-    the score relative to independent retrains with a bootstrap 95 % interval over models."""
+    the score relative to independent retrains with a 95 % interval over models (half-sample jackknife)."""
     from .attacks import accuracy_ratio, forget_score, forgetting_quality, relative_forgetting_quality
 
     if spec.n_models < 3:

@@ -31,7 +31,7 @@ class Profile:
     # Where forgetting quality and the retrain-free tuning run: many models per side are cheap on
     # the small dataset (a BreastMNIST retrain takes seconds) and dear on the large one.
     fq_dataset: str = "breastmnist"
-    fq_bootstrap: int = 100  # bootstrap replicates of its interval (about 2 s each on 2 cores at N = 32, 700 samples)
+    fq_bootstrap: int = 100  # half-sample replicates of its interval (about 2 s each on 2 cores at N = 32, 700 samples)
     memorization_models: int = 8  # models on random halves for the memorization estimate
     # Per-dataset image sizes where they differ from ``image_size`` (e.g. no 64 px BreastMNIST file offline).
     dataset_image_sizes: tuple[tuple[str, int], ...] = ()
