@@ -168,7 +168,7 @@ def test_forgetting_quality_scores_independent_retrains_above_a_noisy_method(tmp
     assert floor["forget_score"] >= noisy["forget_score"]
     # Retrain's own row compares the independent set with the reference: exactly the ceiling.
     assert floor["relative_to_retrain"] == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="at least 3 models"):
+    with pytest.raises(ValueError, match="at least 4 models"):
         run_forgetting_quality(ForgettingQualitySpec(_spec("ssd"), n_models=2), **stores)
 
 

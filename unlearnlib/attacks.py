@@ -534,7 +534,7 @@ def relative_forgetting_quality(
     models of each set are drawn without replacement (the retrained half is shared by score and
     ceiling, so its noise largely cancels; accuracies follow their models), both scores and their
     ratio are recomputed, and the ratio's variance is estimated as ``m / (N - m)`` times the
-    variance of these half-sample ratios (m = N // 2 models kept). The interval is the estimate
+    variance of these half-sample ratios (m = N // 2 models kept, at least 3). The interval is the estimate
     +- the normal quantile at ``level`` times that sd, cut at 0. Why not the usual bootstrap with
     replacement: a resample repeats models, and repeated models are easier to separate. On
     simulated sets of N = 32 (``benchmarks/fq_interval_simulation.py``) its ratios averaged 0.292
@@ -564,7 +564,7 @@ def relative_forgetting_quality(
         raise ValueError(f"level must lie in (0, 1); got {level!r}")
     n = unlearned.shape[0]
     if n < 4:
-        raise ValueError(f"the interval needs N >= 4 models per set (half-samples of >= 2); got N = {n}")
+        raise ValueError(f"the interval needs N >= 4 models per set (subsets of >= 3 that leave one out); got N = {n}")
     given = [a is not None for a in (unlearned_accs, retrained_accs, reference_accs)]
     if any(given) and not all(given):
         raise ValueError("pass all three of unlearned_accs, retrained_accs, reference_accs, or none")
@@ -579,7 +579,7 @@ def relative_forgetting_quality(
     every = np.arange(n)
     score, ceiling = scores(every, every, every)
     rng = np.random.default_rng(seed)
-    kept = n // 2
+    kept = max(3, n // 2)  # the epsilon bins need >= 3 models
     ratios = np.empty(n_boot)
     for b in range(n_boot):
         s, c = scores(*(np.sort(rng.permutation(n)[:kept]) for _ in range(3)))

@@ -571,8 +571,8 @@ def run_forgetting_quality(
     the score relative to independent retrains with a 95 % interval over models (half-sample jackknife)."""
     from .attacks import accuracy_ratio, forget_score, forgetting_quality, relative_forgetting_quality
 
-    if spec.n_models < 3:
-        raise ValueError(f"forgetting quality needs at least 3 models per side; got {spec.n_models}")
+    if spec.n_models < 4:
+        raise ValueError(f"forgetting quality needs at least 4 models per side (its interval halves each set); got {spec.n_models}")
     results = results or ResultStore()
 
     def compute() -> dict:
