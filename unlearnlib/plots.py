@@ -54,11 +54,13 @@ def setup_style() -> None:
 
 
 def save_figure(fig, name: str) -> list[str]:
-    """Write ``figures/<name>.png`` and ``.pdf``; return the paths."""
+    """Write ``figures/<name>.png`` and ``.pdf``; return the paths. The PDF carries no creation
+    date, so rendering the same figure again writes the same bytes (a clean ``git status``)."""
     paths = []
     for suffix in ("png", "pdf"):
         path = figures_dir() / f"{name}.{suffix}"
-        fig.savefig(path, bbox_inches="tight")
+        metadata = {"CreationDate": None} if suffix == "pdf" else None
+        fig.savefig(path, bbox_inches="tight", metadata=metadata)
         paths.append(str(path))
     return paths
 
