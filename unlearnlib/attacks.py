@@ -34,6 +34,7 @@ THRESHOLDS_PER_UNIT = 100  # threshold grid density, per unit of the statistic
 THRESHOLD_BUFFER = 2.0  # how far the interval-rule grid reaches around the peakier distribution
 BUCKET_WIDTH = 0.5  # epsilon bins of width 0.5 score 1, 1/2, 1/4, ...
 PEAKY_RATIO = 0.01  # one distribution's range under 1% of the other's: epsilon = EPSILON_CAP
+MIN_FQ_MODELS = 4  # per set, so that the interval's subsets keep >= 3 models (the epsilon bins need 3) and leave one out
 MIN_LOSS_ATTACK_SAMPLES = 10  # per set, so that every StratifiedShuffleSplit test fold holds both sets
 
 
@@ -534,16 +535,17 @@ def relative_forgetting_quality(
     models of each set are drawn without replacement (the retrained half is shared by score and
     ceiling, so its noise largely cancels; accuracies follow their models), both scores and their
     ratio are recomputed, and the ratio's variance is estimated as ``m / (N - m)`` times the
-    variance of these half-sample ratios (m = N // 2 models kept, at least 3). The interval is the estimate
-    +- the normal quantile at ``level`` times that sd, cut at 0. Why not the usual bootstrap with
-    replacement: a resample repeats models, and repeated models are easier to separate. On
-    simulated sets of N = 32 (``benchmarks/fq_interval_simulation.py``) its ratios averaged 0.292
-    against an estimate of 0.192 (percentile intervals excluded their own estimate, as happened
-    on the ledger's BreastMNIST rows) and spread with sd 0.037 against the estimate's 0.020 over
-    fresh draws. Half-samples have no repeats: their 95 % intervals covered the estimate's
-    expected value in 9 of 10 fresh draws, with an implied sd of 0.033, so they are wide rather
-    than narrow. The half-sample ratios themselves are higher than the estimate (scores rise at
-    smaller N): only their spread is used. Replicates whose ceiling is 0 are left out (the note says how many).
+    variance of these half-sample ratios (m = N // 2 models kept, at least 3). The interval is the
+    estimate +- the normal quantile at ``level`` times that sd, cut at 0. Why not the usual
+    bootstrap with replacement: a resample repeats models, and repeated models are easier to
+    separate. On simulated sets of N = 32 (``benchmarks/fq_interval_simulation.py``) its ratios
+    averaged 0.292 against an estimate of 0.192 (percentile intervals excluded their own estimate,
+    as happened on the ledger's BreastMNIST rows) and spread with sd 0.037 against the estimate's
+    0.020 over fresh draws. Half-samples have no repeats: their 95 % intervals covered the
+    estimate's expected value in 9 of 10 fresh draws, with an implied sd of 0.033, so they are wide
+    rather than narrow. The half-sample ratios themselves are higher than the estimate (scores rise
+    at smaller N): only their spread is used. Replicates whose ceiling is 0 are left out (the note
+    says how many).
 
     Identical models (a deterministic method: all N rows of ``unlearned`` equal): the method's
     statistic is a point mass, which the challenge's attacks separate perfectly from the spread
@@ -563,8 +565,8 @@ def relative_forgetting_quality(
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1); got {level!r}")
     n = unlearned.shape[0]
-    if n < 4:
-        raise ValueError(f"the interval needs N >= 4 models per set (subsets of >= 3 that leave one out); got N = {n}")
+    if n < MIN_FQ_MODELS:
+        raise ValueError(f"the interval needs N >= {MIN_FQ_MODELS} models per set (subsets of >= 3 that leave one out); got N = {n}")
     given = [a is not None for a in (unlearned_accs, retrained_accs, reference_accs)]
     if any(given) and not all(given):
         raise ValueError("pass all three of unlearned_accs, retrained_accs, reference_accs, or none")
@@ -596,7 +598,7 @@ def relative_forgetting_quality(
         notes.append(f"the ceiling (independent retrains) is 0 at N = {n}: the ratio is undefined")
     finite = ratios[np.isfinite(ratios)]
     if len(finite) < n_boot:
-        notes.append(f"{n_boot - len(finite)} of {n_boot} bootstrap replicates had a zero ceiling and were left out")
+        notes.append(f"{n_boot - len(finite)} of {n_boot} half-sample replicates had a zero ceiling and were left out")
     if len(finite) >= 2 and math.isfinite(relative):
         sd = math.sqrt(kept / (n - kept) * float(np.var(finite, ddof=1)))
         half_width = NormalDist().inv_cdf((1 + level) / 2) * sd

@@ -569,10 +569,10 @@ def run_forgetting_quality(
 ) -> dict:
     """Ledger row: forget score F, forgetting quality F x accuracy ratios, the ratios, and
     the score relative to independent retrains with a 95 % interval over models (half-sample jackknife)."""
-    from .attacks import accuracy_ratio, forget_score, forgetting_quality, relative_forgetting_quality
+    from .attacks import MIN_FQ_MODELS, accuracy_ratio, forget_score, forgetting_quality, relative_forgetting_quality
 
-    if spec.n_models < 4:
-        raise ValueError(f"forgetting quality needs at least 4 models per side (its interval halves each set); got {spec.n_models}")
+    if spec.n_models < MIN_FQ_MODELS:  # checked before any model is trained
+        raise ValueError(f"forgetting quality needs at least {MIN_FQ_MODELS} models per side (its interval halves each set); got {spec.n_models}")
     results = results or ResultStore()
 
     def compute() -> dict:
