@@ -216,3 +216,29 @@ def test_a_row_is_stamped_when_it_is_finished_not_when_it_starts(tmp_path, monke
     monkeypatch.setattr(experiment, "stamp", recording_stamp)
     ResultStore(tmp_path / "ledger").fetch(_spec("finetune"), compute)
     assert events == ["compute", "stamp"]
+
+
+def test_size_curves_run_each_size_at_the_settings_tuned_at_that_size(monkeypatch):
+    """Notebook 03 tunes at every forget size: run_study_grid(tuning_fraction=f) must tune on
+    a forget set of f (on the tuning seed) and hand those settings, not the 10 % ones, to the grid."""
+    import unlearnlib.study as study
+
+    tuned_at: list[float] = []
+
+    def fake_tuning(spec):
+        fraction = dict(spec.experiment.scenario_params)["fraction"]
+        assert spec.experiment.seed == experiment.TUNING_SEED  # never an evaluation seed
+        tuned_at.append(fraction)
+        return {"method": spec.experiment.method, "best_params": json.dumps({"lr": fraction})}
+
+    ran: list = []
+    monkeypatch.setattr(study, "run_tuning", fake_tuning)
+    monkeypatch.setattr(study, "run_grid", lambda specs, progress: ran.extend(specs) or pd.DataFrame({"n": [len(specs)]}))
+    study.run_study_grid(PROFILE, datasets=["synthetic"], scenarios=[("random", {"fraction": 0.3})], methods=["retrain", "finetune"],
+                         seeds=[0], tuning_fraction=0.3, progress=False)
+    assert tuned_at == [0.3]
+    assert {s.method: dict(s.hyperparameters) for s in ran} == {"retrain": {}, "finetune": {"lr": 0.3}}
+    ran.clear()
+    study.run_study_grid(PROFILE, datasets=["synthetic"], scenarios=[("random", {"fraction": 0.3})], methods=["finetune"],
+                         seeds=[0], progress=False)
+    assert tuned_at[-1] == study.TUNING_FRACTION and dict(ran[-1].hyperparameters) == {"lr": study.TUNING_FRACTION}
