@@ -57,7 +57,8 @@ def test_every_notebook_runs_at_the_smoke_profile(tmp_path, monkeypatch):
     expected = [
         "00_class_sex_counts.csv", "00_split_sizes.csv", "00_age_distribution.png", "00_examples_ham10000.png",
         "01_original_models.csv", "01_training_curves.png", "02_main_benchmark.csv", "02_main_benchmark.md", "02_main_benchmark.png",
-        "03_forget_size.csv", "03_forget_size.png", "04_sex_bias_differences.csv", "04_sex_bias.png", "05_difficulty_scores.png",
+        "03_forget_size.csv", "03_forget_size.png", "03_forget_size_tuned_once.csv", "03_collapses.csv",
+        "03_tuned_settings_by_size.csv", "03_tuning_transfer.png", "04_sex_bias_differences.csv", "04_sex_bias.png", "05_difficulty_scores.png",
         "05_easiest_hardest.png", "05_difficulty.png", "06_efficiency.png", "06_tuning_cost.csv", "06_tuned_vs_default.csv",
         "06_sensitivity.png", "07_attacks.png", "07_forgetting_quality.csv", "08_patient_level.png", "report.html",
     ]
