@@ -23,8 +23,8 @@ from .experiment import OriginalSpec, original_summary, run_tuning, tuned_hyperp
 from .grid import expand_grid, run_grid
 from .profiles import Profile
 
-PRIMARY_ENDPOINT = "avg_gap"
-TUNING_FRACTION = 0.1  # the forget-set size (share of train) at which the study tunes every method  # mean |metric - retrain's| over retain, forget, test accuracy and MIA-efficacy
+PRIMARY_ENDPOINT = "avg_gap"  # mean |metric - retrain's| over retain, forget, test accuracy and MIA-efficacy
+TUNING_FRACTION = 0.1  # the forget-set size (share of train) at which the study tunes every method
 
 
 def tunable(methods: Sequence[str] | str = "all") -> list[str]:
