@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from unlearnlib.experiment import ExperimentSpec, OriginalSpec, code_version
-from unlearnlib.ledger import Ledger, MissingResultError, machine_fingerprint, method_code_version, stamp
+from unlearnlib.ledger import Ledger, MissingResultError
+from unlearnlib.provenance import config_key, machine_fingerprint, method_code_version, plain, stamp
 from unlearnlib.metrics import membership_auc
 from unlearnlib.models import create_model, dead_weight_share
 from unlearnlib.profiles import get_profile
-from unlearnlib.store import config_key, plain
 from unlearnlib.verify import from_plain
 
 

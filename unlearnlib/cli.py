@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from .paths import DATA_DIR_ENV
+from .settings import COMMAND_ENV, DATA_DIR_ENV
 
 
 def _data_check(args: argparse.Namespace) -> int:
@@ -224,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Recorded in every executed notebook's provenance cell.
-    os.environ.setdefault("UNLEARNLIB_COMMAND", " ".join(["python -m unlearnlib", *(sys.argv[1:] if argv is None else argv)]))
+    os.environ.setdefault(COMMAND_ENV, " ".join(["python -m unlearnlib", *(sys.argv[1:] if argv is None else argv)]))
     if args.data_dir is not None:  # notebooks run in subprocesses: pass the setting on
         os.environ[DATA_DIR_ENV] = str(Path(args.data_dir).resolve())
     from .algorithms import UnknownMethodError

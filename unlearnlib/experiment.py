@@ -27,15 +27,15 @@ from torch import nn
 from .algorithms import DivergedError, Hyperparameters, UnlearningTask, get_method, unlearn
 from .attacks import loss_attack, mia_efficacy
 from .data import ImageDataset, load_dataset
-from .data.files import key_of
-from .ledger import Ledger, method_code_version, stamp
+from .ledger import Ledger
 from .metrics import (accuracy, average_gap, balanced_accuracy, group_accuracies, macro_auc, membership_auc,
                       run_time_efficiency)
 from .models import create_model, dead_weight_share
 from .paths import device
 from .profiles import Profile
 from .scenarios import ForgetSplit, difficulty_scores, make_scenario
-from .store import ModelStore, config_key, plain
+from .provenance import config_key, key_of, method_code_version, plain, stamp
+from .store import ModelStore
 from .training import Evaluation, Tensors, TrainConfig, evaluate, fit
 
 # Bump when shared code (data, splits, training, scenarios, metrics) changes results: every

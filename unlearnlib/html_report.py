@@ -43,6 +43,8 @@ import re
 from pathlib import Path
 
 from . import paper
+from .paths import figures_dir, notebook_paths
+from .provenance import run_provenance
 
 LONG_TABLE_ROWS = 30  # longer tables are collapsed behind a <details>
 EXPORTS_FOLDER = "notebooks"  # under the figures folder
@@ -278,7 +280,6 @@ def build_report(
     ``figures/notebooks/<name>.html``; the report links those exports that exist."""
     import nbformat
 
-    from .reproduce import provenance
 
     figures = Path(figures)
     target = Path(target) if target else figures / "report.html"
@@ -327,7 +328,7 @@ def build_report(
             parts.append(table_html(csv if csv.exists() else markdown_file))
         sections.append("<section>" + "\n".join(parts) + "</section>")
 
-    built = provenance()
+    built = run_provenance()
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>unlearnlib report</title><style>{_CSS}</style></head><body>
@@ -352,8 +353,6 @@ from the executed notebooks; every number below was computed by them.</p>
 def render_report(names: list[str] | None = None, *, export_notebooks: bool = True) -> Path:
     """Rebuild ``figures/report.html`` and the notebook exports from the executed notebooks
     in ``notebooks/``, executing nothing (e.g. after ``make figures``)."""
-    from .paths import figures_dir
-    from .reproduce import notebook_paths
 
     return build_report(notebook_paths(names), figures=figures_dir(), export_notebooks=export_notebooks)
 

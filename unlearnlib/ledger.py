@@ -16,26 +16,18 @@ naming it and the command that computes it.
 from __future__ import annotations
 
 import fcntl
-import functools
-import hashlib
 import io
-import os
-import platform
-import subprocess
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
-from . import __version__
 from .paths import atomic_write_bytes, project_root
+from .provenance import PROVENANCE_COLUMNS as PROVENANCE
+from .settings import LEDGER_DIR_ENV, LEDGER_ONLY_ENV, flag, read
 
-LEDGER_DIR_ENV = "UNLEARNLIB_LEDGER_DIR"
-LEDGER_ONLY_ENV = "UNLEARNLIB_LEDGER_ONLY"
 KINDS = ("experiments", "tuning", "forgetting_quality", "originals", "sample_scores", "memorization")
-PROVENANCE = ("key", "profile", "code_version", "unlearnlib_version", "commit", "machine", "fingerprint", "finished_utc")
 
 
 class MissingResultError(RuntimeError):
@@ -43,72 +35,12 @@ class MissingResultError(RuntimeError):
 
 
 def ledger_dir() -> Path:
-    configured = os.environ.get(LEDGER_DIR_ENV)
+    configured = read(LEDGER_DIR_ENV)
     return Path(configured).expanduser() if configured else project_root() / "data" / "ledger"
 
 
 def ledger_only() -> bool:
-    return os.environ.get(LEDGER_ONLY_ENV, "") not in ("", "0")
-
-
-# ----------------------------------------------------------------------------- provenance
-
-
-@functools.lru_cache(maxsize=1)
-def _processor() -> tuple[str, str]:
-    """The processor model and the SIMD instruction sets that change float results."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name.strip() == "model name":
-                model = value.strip()
-            elif name.strip() == "flags":
-                flags = set(value.split())
-    except OSError:
-        pass
-    simd = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile") if f in flags]
-    return model, "+".join(simd) or platform.machine()
-
-
-def machine_fingerprint() -> dict[str, str]:
-    """What decides bitwise identity of a result: processor, instruction set, threads,
-    torch version and device. Same fingerprint, same code, same spec: same numbers."""
-    import torch
-
-    from .paths import device
-
-    model, simd = _processor()
-    described = f"{model} [{simd}], {torch.get_num_threads()} threads, torch {torch.__version__}, {device()}"
-    return {"machine": described, "fingerprint": hashlib.sha256(described.encode()).hexdigest()[:12]}
-
-
-def _read_commit() -> str:
-    """HEAD, marked when the library's code differs from it (outputs excluded)."""
-    try:
-        root = project_root()
-        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "unlearnlib"], cwd=root,
-                               capture_output=True, text=True).stdout.strip()
-        return head + ("+uncommitted" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-# Read once, when the library is imported: a long run keeps the commit of the code it loaded,
-# even when the checkout moves on while it runs.
-_COMMIT = _read_commit()
-
-
-def git_commit() -> str:
-    return _COMMIT
-
-
-def stamp(key: str, profile: str, code_version: str) -> dict[str, str]:
-    """The provenance columns of a row finished now."""
-    return {"key": key, "profile": profile, "code_version": code_version, "unlearnlib_version": __version__,
-            "commit": git_commit(), **machine_fingerprint(),
-            "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return flag(LEDGER_ONLY_ENV)
 
 
 # ----------------------------------------------------------------------------- the ledger
@@ -200,39 +132,3 @@ def _locked(path: Path):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-# ----------------------------------------------------------------------------- code versions
-
-
-def _source_digest(paths: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(set(paths)):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:10]
-
-
-def _local_imports(path: Path) -> list[Path]:
-    """The module and, transitively, the sibling modules it imports (``from .x import``)."""
-    seen, todo = [], [path]
-    while todo:
-        current = todo.pop()
-        if current in seen or not current.exists():
-            continue
-        seen.append(current)
-        for line in current.read_text().splitlines():
-            words = line.split()
-            if len(words) > 1 and words[0] == "from" and words[1].startswith(".") and not words[1].startswith(".."):
-                name = words[1].lstrip(".")
-                todo += [current.parent / f"{name}.py"] if name else [current.parent / f"{w.strip(',()')}.py" for w in words[3:]]
-    return seen
-
-
-@functools.lru_cache(maxsize=None)
-def method_code_version(method: str) -> str:
-    """A digest of the method's module and the algorithm modules it uses: changing a
-    method's code invalidates its rows only (and changing shared pieces, all of theirs)."""
-    from .algorithms import get_method
-
-    module = Path(__import__(get_method(method).run.__module__, fromlist=["_"]).__file__)
-    return _source_digest(_local_imports(module))

@@ -12,11 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-DATA_DIR_ENV = "UNLEARNLIB_DATA_DIR"
-CACHE_DIR_ENV = "UNLEARNLIB_CACHE_DIR"
-
-
-DEVICE_ENV = "UNLEARNLIB_DEVICE"
+from .settings import CACHE_DIR_ENV, DATA_DIR_ENV, DEVICE_ENV, FIGURES_DIR_ENV, read
 
 
 def device() -> str:
@@ -24,7 +20,7 @@ def device() -> str:
     the first GPU when there is one, else the CPU. Not part of any cache key."""
     import torch
 
-    return os.environ.get(DEVICE_ENV) or ("cuda" if torch.cuda.is_available() else "cpu")
+    return read(DEVICE_ENV) or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def project_root() -> Path:
@@ -36,12 +32,9 @@ def project_root() -> Path:
     return here
 
 
-FIGURES_DIR_ENV = "UNLEARNLIB_FIGURES_DIR"
-
-
 def figures_dir() -> Path:
     """Where notebooks write figures and tables: ``UNLEARNLIB_FIGURES_DIR``, else ./figures."""
-    configured = os.environ.get(FIGURES_DIR_ENV)
+    configured = read(FIGURES_DIR_ENV)
     path = Path(configured).expanduser() if configured else project_root() / "figures"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -51,7 +44,7 @@ def data_dir(override: str | os.PathLike | None = None) -> Path:
     """The data directory: the explicit override, else the environment, else ./data."""
     if override is not None:
         return Path(override).expanduser()
-    configured = os.environ.get(DATA_DIR_ENV)
+    configured = read(DATA_DIR_ENV)
     return Path(configured).expanduser() if configured else project_root() / "data"
 
 
@@ -60,7 +53,7 @@ def cache_dir(override: str | os.PathLike | None = None) -> Path:
     if override is not None:
         path = Path(override)
     else:
-        configured = os.environ.get(CACHE_DIR_ENV)
+        configured = read(CACHE_DIR_ENV)
         path = Path(configured) if configured else project_root() / "data" / "cache"
     path = path.expanduser()
     path.mkdir(parents=True, exist_ok=True)
@@ -80,3 +73,18 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def notebook_paths(names: list[str] | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in order, or just the named ones."""
+    folder = project_root() / "notebooks"
+    found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not names:
+        return found
+    chosen = []
+    for name in names:
+        matches = [p for p in found if p.stem == name or p.name == name or p.stem.startswith(f"{name}_")]
+        if not matches:
+            raise ValueError(f"no notebook {name!r} in {folder}; known: {', '.join(p.stem for p in found)}")
+        chosen.extend(matches)
+    return chosen

@@ -2,31 +2,14 @@
 from __future__ import annotations
 
 import os
-import platform
-import subprocess
-import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__
-from .ledger import LEDGER_ONLY_ENV, MissingResultError
-from .paths import FIGURES_DIR_ENV, figures_dir, project_root
+from .html_report import build_report
+from .ledger import MissingResultError
+from .paths import figures_dir, notebook_paths, project_root
 from .profiles import get_profile
-
-
-def notebook_paths(names: list[str] | None = None) -> list[Path]:
-    """The numbered notebooks (``NN_name.ipynb``) in order, or just the named ones."""
-    folder = project_root() / "notebooks"
-    found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-    if not names:
-        return found
-    chosen = []
-    for name in names:
-        matches = [p for p in found if p.stem == name or p.name == name or p.stem.startswith(f"{name}_")]
-        if not matches:
-            raise ValueError(f"no notebook {name!r} in {folder}; known: {', '.join(p.stem for p in found)}")
-        chosen.extend(matches)
-    return chosen
+from .provenance import run_provenance as provenance  # noqa: F401  (the notebooks' provenance cell)
+from .settings import FIGURES_DIR_ENV, LEDGER_ONLY_ENV
 
 
 def reproduce(
@@ -91,30 +74,4 @@ def _render_then_replace(profile: str, notebooks: list[str] | None, data_dir: st
 def write_html_report(executed: list[Path], *, export_notebooks: bool = True) -> Path:
     """``figures/report.html`` for the executed notebooks, with their HTML exports
     (see ``unlearnlib.html_report``; ``render_report()`` rebuilds it without executing)."""
-    from .html_report import build_report
-
     return build_report(executed, figures=figures_dir(), export_notebooks=export_notebooks)
-
-
-def provenance() -> dict[str, str]:
-    """What made a result: commit, command, library version, machine, time."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True, text=True, check=True
-        ).stdout.strip()
-        # The notebooks and figures are this run's outputs: their changes do not make the code dirty.
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)notebooks", ":(exclude)figures", ":(exclude)data/ledger"],
-            cwd=project_root(), capture_output=True, text=True,
-        ).stdout.strip()
-        commit += " (with uncommitted changes)" if dirty else ""
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown (not a git checkout)"
-    return {
-        "commit": commit,
-        "command": os.environ.get("UNLEARNLIB_COMMAND", " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])),
-        "unlearnlib": __version__,
-        "python": platform.python_version(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "finished": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }

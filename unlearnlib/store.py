@@ -5,9 +5,7 @@ from, its training history), and is read back with ``torch.load(weights_only=Tru
 """
 from __future__ import annotations
 
-import dataclasses
 import io
-import json
 import pickle
 from pathlib import Path
 from typing import Any
@@ -16,26 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data.files import key_of
 from .paths import atomic_write_bytes, cache_dir
-
-
-def plain(value: Any) -> Any:
-    """Dataclasses, tuples and paths as JSON-able plain data (for keys and metadata)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"__type__": type(value).__name__, **{f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def config_key(config: Any) -> str:
-    """A stable hash of a config: equal configs, equal keys."""
-    return key_of(json.dumps(plain(config), sort_keys=True))
+from .provenance import config_key, plain
 
 
 class ModelStore:

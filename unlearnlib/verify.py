@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from .experiment import ExperimentSpec, OriginalSpec, ResultStore, code_version, run_experiment
-from .ledger import Ledger, machine_fingerprint
+from .ledger import Ledger
+from .provenance import machine_fingerprint
 from .store import ModelStore
 from .training import TrainConfig
 

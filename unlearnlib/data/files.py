@@ -21,11 +21,6 @@ def md5_of(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def key_of(*parts: object) -> str:
-    """A short, stable hash of the given parts (their repr), for cache file names."""
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
-
-
 def save_arrays(path: Path, **arrays: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)

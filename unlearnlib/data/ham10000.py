@@ -17,7 +17,8 @@ from PIL import Image
 
 from ..paths import cache_dir as default_cache_dir
 from .base import ChecksumError, DatasetError, DatasetNotFoundError, ImageDataset
-from .files import key_of, load_arrays, md5_of, save_arrays
+from ..provenance import key_of
+from .files import load_arrays, md5_of, save_arrays
 from .splits import group_stratified_split
 
 NAME = "ham10000"

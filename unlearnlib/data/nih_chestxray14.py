@@ -23,7 +23,8 @@ import pandas as pd
 from ..paths import cache_dir as default_cache_dir
 from .base import CorruptDatasetError, DatasetNotFoundError, ImageDataset
 from .chest import CLASS_NAMES, missing_images_message, sex_from
-from .files import cached_gray_images, file_stats, key_of, md5_of, missing_files, unreadable_images
+from ..provenance import key_of
+from .files import cached_gray_images, file_stats, md5_of, missing_files, unreadable_images
 from .splits import group_stratified_split
 
 NAME = "nih_chestxray14"

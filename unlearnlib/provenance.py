@@ -1,0 +1,179 @@
+"""What made a result: keys of specs, code digests, the commit, the machine, the time.
+
+Everything a ledger row or the report says about its own origin is made here:
+
+- :func:`config_key` / :func:`key_of`: stable hashes of a spec (equal specs, equal keys);
+- :func:`method_code_version`: a digest of a method's source, so that fixing one method
+  invalidates that method's rows only;
+- :func:`git_commit`: HEAD, marked when the code differs from it;
+- :func:`machine_fingerprint`: what decides bitwise identity of a result;
+- :func:`stamp`: the provenance columns of a row finished now.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import platform
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .paths import device, project_root
+
+# The columns every ledger row starts with (see :func:`stamp`).
+PROVENANCE_COLUMNS = ("key", "profile", "code_version", "unlearnlib_version", "commit", "machine", "fingerprint", "finished_utc")
+# Outputs of a run: their changes do not make the code uncommitted.
+OUTPUT_PATHS = ("notebooks", "figures", "data/ledger")
+
+
+# ----------------------------------------------------------------------------- keys
+
+
+def key_of(*parts: object) -> str:
+    """A short, stable hash of the given parts (their repr), for cache file names."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, tuples and paths as JSON-able plain data (for keys and metadata)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"__type__": type(value).__name__, **{f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def config_key(config: Any) -> str:
+    """A stable hash of a config: equal configs, equal keys. The spec classes' names and
+    fields are part of it, so renaming one re-keys (and recomputes) its rows."""
+    return key_of(json.dumps(plain(config), sort_keys=True))
+
+
+# ----------------------------------------------------------------------------- code versions
+
+
+def _source_digest(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(set(paths)):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def _local_imports(path: Path) -> list[Path]:
+    """The module and, transitively, the sibling modules it imports (``from .x import``)."""
+    seen, todo = [], [path]
+    while todo:
+        current = todo.pop()
+        if current in seen or not current.exists():
+            continue
+        seen.append(current)
+        for line in current.read_text().splitlines():
+            words = line.split()
+            if len(words) > 1 and words[0] == "from" and words[1].startswith(".") and not words[1].startswith(".."):
+                name = words[1].lstrip(".")
+                todo += [current.parent / f"{name}.py"] if name else [current.parent / f"{w.strip(',()')}.py" for w in words[3:]]
+    return seen
+
+
+@functools.lru_cache(maxsize=None)
+def method_code_version(method: str) -> str:
+    """A digest of the method's module and the algorithm modules it uses: changing a
+    method's code invalidates its rows only (and changing shared pieces, all of theirs)."""
+    from .algorithms import get_method  # the algorithms import training and models: loaded only when asked
+
+    module = Path(__import__(get_method(method).run.__module__, fromlist=["_"]).__file__)
+    return _source_digest(_local_imports(module))
+
+
+# ----------------------------------------------------------------------------- commit
+
+
+def _read_commit() -> str:
+    """HEAD, marked ``+uncommitted`` when any tracked file but the outputs differs from it."""
+    try:
+        root = project_root()
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        excluded = [f":(exclude){p}" for p in OUTPUT_PATHS]
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excluded], cwd=root,
+                               capture_output=True, text=True).stdout.strip()
+        return head + ("+uncommitted" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+# Read once, when the library is imported: a long run keeps the commit of the code it loaded,
+# even when the checkout moves on while it runs.
+_COMMIT = _read_commit()
+
+
+def git_commit() -> str:
+    return _COMMIT
+
+
+# ----------------------------------------------------------------------------- machine
+
+
+@functools.lru_cache(maxsize=1)
+def _processor() -> tuple[str, str]:
+    """The processor model and the SIMD instruction sets that change float results."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name.strip() == "model name":
+                model = value.strip()
+            elif name.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    simd = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile") if f in flags]
+    return model, "+".join(simd) or platform.machine()
+
+
+def machine_fingerprint() -> dict[str, str]:
+    """What decides bitwise identity of a result: processor, instruction set, threads,
+    torch version and device. Same fingerprint, same code, same spec: same numbers."""
+    import torch  # heavy: only when a row is stamped
+
+    model, simd = _processor()
+    described = f"{model} [{simd}], {torch.get_num_threads()} threads, torch {torch.__version__}, {device()}"
+    return {"machine": described, "fingerprint": hashlib.sha256(described.encode()).hexdigest()[:12]}
+
+
+# ----------------------------------------------------------------------------- stamps
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def stamp(key: str, profile: str, code_version: str) -> dict[str, str]:
+    """The provenance columns of a row finished now."""
+    return {"key": key, "profile": profile, "code_version": code_version, "unlearnlib_version": __version__,
+            "commit": git_commit(), **machine_fingerprint(), "finished_utc": utc_now()}
+
+
+def run_provenance() -> dict[str, str]:
+    """What made a rendering: commit, command, library version, Python, machine, time."""
+    import os
+    import sys
+
+    from .settings import COMMAND_ENV, read
+
+    commit = git_commit()
+    return {
+        "commit": commit.replace("+uncommitted", " (with uncommitted changes)") if commit != "unknown" else "unknown (not a git checkout)",
+        "command": read(COMMAND_ENV) or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "unlearnlib": __version__,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "finished": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
