@@ -28,12 +28,12 @@ from .algorithms import DivergedError, Hyperparameters, UnlearningTask, get_meth
 from .attacks import loss_attack, mia_efficacy
 from .data import ImageDataset, load_dataset
 from .ledger import Ledger
-from .metrics import (accuracy, average_gap, balanced_accuracy, group_accuracies, macro_auc, membership_auc,
+from .metrics import (GAP_METRICS, accuracy, average_gap, balanced_accuracy, group_accuracies, macro_auc, membership_auc,
                       run_time_efficiency)
 from .models import create_model, dead_weight_share
 from .paths import device
 from .profiles import Profile
-from .scenarios import ForgetSplit, difficulty_scores, make_scenario
+from .scenarios import ForgetSplit, difficulty_scores, make_scenario, scenario_inputs
 from .provenance import config_key, key_of, method_code_version, plain, stamp
 from .store import ModelStore
 from .training import Evaluation, Tensors, TrainConfig, evaluate, fit
@@ -46,7 +46,6 @@ PIPELINE_VERSION = "2"
 FQ_INTERVAL_VERSION = "2"
 ORIGINAL_VERSION = "1"  # the same for what the originals' rows depend on (data, splits, training, metrics)
 SPLIT_NAMES = ("retain", "forget", "val", "test")
-GAP_METRICS = ("retain_acc", "forget_acc", "test_acc", "mia_efficacy")  # the average gap, as in SalUn
 RETRAIN_SEED_BASE = 100_000  # originals use seeds below it, retrained models seeds above
 TUNING_SEED = 90  # the tuning runs' original and forget set: no evaluation uses this seed
 
@@ -248,7 +247,7 @@ class _Lazy:
 def forget_split(spec: ExperimentSpec, data: StudyData, *, store: ModelStore | None = None, ledger: Ledger | None = None,
                  memorization_models: int | None = None) -> ForgetSplit:
     params = dict(spec.scenario_params)
-    if spec.scenario == "difficulty":
+    if "scores" in scenario_inputs(spec.scenario):
         from .profiles import PROFILES, Profile
 
         # A profile made on the fly (tests, notebooks) has no registered name: the default then.

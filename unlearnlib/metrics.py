@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
+GAP_METRICS = ("retain_acc", "forget_acc", "test_acc", "mia_efficacy")  # the average gap to retrain, as in SalUn
+
 
 def accuracy(labels: np.ndarray, preds: np.ndarray) -> float:
     labels, preds = np.asarray(labels), np.asarray(preds)

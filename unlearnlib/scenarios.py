@@ -681,3 +681,13 @@ def make_scenario(name: str, dataset: ImageDataset, **kwargs) -> ForgetSplit:
     if unknown:  # a clear error rather than the function's TypeError
         raise ValueError(f"unknown parameter(s) {unknown} for scenario {name!r}; its parameters are {', '.join(declared)}")
     return SCENARIOS[name](dataset, **kwargs)
+
+
+# What each scenario needs from the runner beyond the dataset and seed: the difficulty
+# scenario ranks training samples by the per-sample scores the runner computes.
+SCENARIO_INPUTS: dict[str, tuple[str, ...]] = {"difficulty": ("scores",)}
+
+
+def scenario_inputs(name: str) -> tuple[str, ...]:
+    """The inputs scenario ``name`` needs the runner to supply (e.g. ``("scores",)``)."""
+    return SCENARIO_INPUTS.get(name, ())
