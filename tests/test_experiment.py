@@ -173,10 +173,10 @@ def test_forgetting_quality_scores_independent_retrains_above_a_noisy_method(tmp
 
 
 def test_changing_a_methods_code_recomputes_only_that_methods_rows(tmp_path, monkeypatch):
-    import unlearnlib.ledger as ledger
+    import unlearnlib.provenance as provenance
 
     first = {m: run_experiment(_spec(m), **_stores(tmp_path)) for m in ("gradient_ascent", "ssd")}
-    real = ledger.method_code_version
+    real = provenance.method_code_version
     monkeypatch.setattr(experiment, "method_code_version", lambda m: real(m) + ("-fixed" if m == "ssd" else ""))
     ran = []
     real_unlearn = experiment.unlearn
