@@ -15,6 +15,7 @@ naming it and the command that computes it.
 """
 from __future__ import annotations
 
+import csv
 import fcntl
 import io
 from contextlib import contextmanager
@@ -30,8 +31,15 @@ from .settings import LEDGER_DIR_ENV, LEDGER_ONLY_ENV, flag, read
 KINDS = ("experiments", "tuning", "forgetting_quality", "originals", "sample_scores", "memorization")
 
 
+REPAIR_COMMAND = "python -m unlearnlib ledger repair"
+
+
 class MissingResultError(RuntimeError):
     """A result the ledger lacks while computing is switched off (``make figures``)."""
+
+
+class LedgerError(ValueError):
+    """A ledger file that cannot be trusted as it is: malformed, or holding a key twice."""
 
 
 def ledger_dir() -> Path:
@@ -67,7 +75,8 @@ class Ledger:
             return pd.DataFrame(columns=["key"])
         cached = self._tables.get(kind)
         if cached is None or cached[0] != mtime:
-            table = pd.read_csv(path, keep_default_na=True, low_memory=False)
+            table = _read(path)
+            _refuse_duplicates(path, table)
             self._tables[kind] = (mtime, table)
         return self._tables[kind][1]
 
@@ -93,16 +102,30 @@ class Ledger:
         new = pd.DataFrame([rows]) if isinstance(rows, dict) else rows
         path = self.path(kind)
         with _locked(path):
-            old = pd.read_csv(path, low_memory=False) if path.exists() else pd.DataFrame(columns=["key"])
+            old = _read(path) if path.exists() else pd.DataFrame(columns=["key"])
+            _refuse_duplicates(path, old)
             kept = old[~old["key"].isin(set(new["key"]))]
             merged = pd.concat([kept, new], ignore_index=True) if len(kept) else new.copy()
-            order = [c for c in ("key", "sample") if c in merged.columns]
-            merged = merged.sort_values(order, kind="stable").reset_index(drop=True)
-            merged = merged[[*[c for c in PROVENANCE if c in merged], *[c for c in merged if c not in PROVENANCE]]]
-            buffer = io.StringIO()
-            merged.to_csv(buffer, index=False, lineterminator="\n")
-            atomic_write_bytes(path, buffer.getvalue().encode())
+            _write(path, merged)
         self._tables.pop(kind, None)
+
+    def repair(self, kind: str) -> int:
+        """Drop the rows of ``kind`` whose key (and sample) another row repeats, keeping the
+        one finished last (as a merge of two branches that computed the same row leaves
+        them); returns how many rows were dropped."""
+        path = self.path(kind)
+        if not path.exists():
+            return 0
+        with _locked(path):
+            table = _read(path)
+            by = _identity(table)
+            newest = table.sort_values("finished_utc", kind="stable") if "finished_utc" in table else table
+            kept = newest.drop_duplicates(by, keep="last")
+            dropped = len(table) - len(kept)
+            if dropped:
+                _write(path, kept)
+        self._tables.pop(kind, None)
+        return dropped
 
     def fetch_or_compute(self, kind: str, key: str, code_version: str, compute: Callable[[], pd.DataFrame | dict],
                          *, describe: str) -> pd.DataFrame:
@@ -120,6 +143,64 @@ class Ledger:
         found = self.rows(kind, key, code_version)
         assert found is not None, f"{kind} row {key} was written but cannot be read back"
         return found
+
+
+def _identity(table: pd.DataFrame) -> list[str]:
+    """The columns that identify a row: its key, and the sample for per-sample kinds."""
+    return [c for c in ("key", "sample") if c in table.columns]
+
+
+def _read(path: Path) -> pd.DataFrame:
+    """A ledger file as a table; a malformed one is refused, naming the file and the line."""
+    try:
+        table = pd.read_csv(path, keep_default_na=True, low_memory=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        line = _first_bad_line(path)
+        where = f"line {line} does not have the header's fields" if line else str(error)
+        raise LedgerError(f"the ledger file {path} is malformed: {where}; restore it from git "
+                          f"(`git checkout -- {path}`) or mend that line, then rerun") from None
+    if "key" not in table.columns:
+        raise LedgerError(f"the ledger file {path} has no 'key' column (its header line is {list(table.columns)[:5]}...); "
+                          f"restore it from git (`git checkout -- {path}`)")
+    return table
+
+
+def _first_bad_line(path: Path) -> int | None:
+    """The line (counting from 1) where the first record whose field count differs from the
+    header's starts (an unclosed quote swallows the rest of the file into one record)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header, start = next(reader), 2
+            for record in reader:
+                if len(record) != len(header):
+                    return start
+                start = reader.line_num + 1
+    except (OSError, StopIteration, UnicodeDecodeError, csv.Error):
+        return None
+    return None
+
+
+def _refuse_duplicates(path: Path, table: pd.DataFrame) -> None:
+    """Two rows with one key (as a bad merge leaves them) would be counted twice: refuse them."""
+    by = _identity(table)
+    repeated = table[table.duplicated(by, keep=False)]
+    if not repeated.empty:
+        first = repeated.iloc[0]
+        where = ", ".join(f"{c} {first[c]}" for c in by)
+        lines = [i + 2 for i in repeated.index[:4]]  # +1 for the header, +1 for counting from 1
+        raise LedgerError(f"the ledger file {path} holds {len(repeated)} rows whose key repeats another's "
+                          f"(e.g. {where}, on lines {', '.join(map(str, lines))}); keep one row per key with "
+                          f"`{REPAIR_COMMAND}` (keeps the newest), then commit the file")
+
+
+def _write(path: Path, table: pd.DataFrame) -> None:
+    """Sorted by key, provenance columns first, written atomically."""
+    table = table.sort_values(_identity(table), kind="stable").reset_index(drop=True)
+    table = table[[*[c for c in PROVENANCE if c in table], *[c for c in table if c not in PROVENANCE]]]
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False, lineterminator="\n")
+    atomic_write_bytes(path, buffer.getvalue().encode())
 
 
 @contextmanager
