@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 
 import unlearnlib.originals as originals
+import unlearnlib.provenance as provenance
 import unlearnlib.runner as runner
 import unlearnlib.specs as specs
 from unlearnlib.grid import expand_grid, run_grid
+from unlearnlib.ledger import MissingResultError
 from unlearnlib.profiles import Profile
 from unlearnlib.runner import ResultStore, run_experiment
 from unlearnlib.specs import ExperimentSpec, OriginalSpec
@@ -89,8 +91,6 @@ def test_the_ledger_is_sorted_tidy_data_with_provenance(tmp_path):
 
 
 def test_ledger_only_mode_names_what_is_missing_and_trains_nothing(tmp_path, monkeypatch):
-    from unlearnlib.ledger import MissingResultError
-
     def no_training(*args, **kwargs):
         raise AssertionError("computed in ledger-only mode")
 
@@ -105,7 +105,7 @@ def test_ledger_only_mode_names_what_is_missing_and_trains_nothing(tmp_path, mon
 
 @pytest.mark.slow
 def test_dask_grid_gives_the_same_records_as_the_local_run(tmp_path):
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client, LocalCluster  # only this test needs Dask
 
     specs = expand_grid(PROFILE, datasets=["synthetic"], scenarios=[("random", {"fraction": 0.1}), ("patient", {"fraction": 0.1})],
                         methods=["finetune", "ssd"], hyperparameters={"finetune": {"epochs": 1}})
@@ -117,8 +117,6 @@ def test_dask_grid_gives_the_same_records_as_the_local_run(tmp_path):
 
 
 def test_changing_a_methods_code_recomputes_only_that_methods_rows(tmp_path, monkeypatch):
-    import unlearnlib.provenance as provenance
-
     first = {m: run_experiment(_spec(m), **_stores(tmp_path)) for m in ("gradient_ascent", "ssd")}
     real = provenance.method_code_version
     monkeypatch.setattr(specs, "method_code_version", lambda m: real(m) + ("-fixed" if m == "ssd" else ""))
