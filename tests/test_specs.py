@@ -60,3 +60,8 @@ def test_each_spec_type_says_its_kind_label_profile_and_code_version():
     assert quality.label() == "ForgettingQualitySpec of synthetic seed 3 random(fraction=0.1) ssd"
     # kind is a class attribute, not a field: keys hash fields only, so it leaves them as they were.
     assert all("kind" not in plain(s) for s in (original, experiment, tuning, quality))
+
+
+def test_from_plain_names_an_unknown_spec_type():
+    with pytest.raises(ValueError, match="unknown spec type 'GridSpec'; known: OriginalSpec, ExperimentSpec, TuningSpec"):
+        from_plain({"__type__": "GridSpec", "seeds": [0]})
