@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import unlearnlib.attacks as attacks
+import unlearnlib.fq as fq
+import unlearnlib.fq_interval as fq_interval
 
 N, N_FORGET, SHIFT, SPREAD = 32, 55, 1.0, 0.7
 
@@ -24,8 +25,8 @@ def sets(rng, centers):
 
 
 def ratio(unlearned, retrained, reference):
-    score = attacks._quality(unlearned, retrained, None, None, attacks.DELTA)
-    return score / attacks._quality(reference, retrained, None, None, attacks.DELTA)
+    score = fq_interval._quality(unlearned, retrained, None, None, fq.DELTA)
+    return score / fq_interval._quality(reference, retrained, None, None, fq.DELTA)
 
 
 def main(fresh: int = 20, replicates: int = 60, coverage_runs: int = 10) -> None:
@@ -41,7 +42,7 @@ def main(fresh: int = 20, replicates: int = 60, coverage_runs: int = 10) -> None
           f"{np.mean(with_replacement):.3f}, sd {np.std(with_replacement, ddof=1):.3f}")
     covered, implied_sd = 0, []
     for run in range(coverage_runs):
-        result = attacks.relative_forgetting_quality(*sets(rng, centers), n_boot=40, seed=run)
+        result = fq_interval.relative_forgetting_quality(*sets(rng, centers), n_boot=40, seed=run)
         covered += result.ci_low <= expected <= result.ci_high
         implied_sd.append((result.ci_high - result.relative_to_retrain) / 1.96)
     print(f"half-sample 95 % interval: covered {covered} of {coverage_runs}, implied sd {np.mean(implied_sd):.3f}")

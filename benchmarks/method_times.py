@@ -12,9 +12,11 @@ import argparse
 import pandas as pd
 
 from unlearnlib.algorithms import available, unlearn
-from unlearnlib.experiment import OriginalSpec, load_study_data, original_model, unlearning_task
+from unlearnlib.originals import load_study_data, original_model
 from unlearnlib.profiles import get_profile
+from unlearnlib.runner import unlearning_task
 from unlearnlib.scenarios import random_fraction
+from unlearnlib.specs import OriginalSpec
 
 
 def main() -> None:

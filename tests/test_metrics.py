@@ -8,18 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from unlearnlib.attacks import (
+from unlearnlib.attacks import logit_scaled_confidence, loss_attack, mia_efficacy, true_class_confidence
+from unlearnlib.fq import (
     EPSILON_CAP,
     accuracy_ratio,
     epsilon_score,
     forget_score,
     forgetting_quality,
-    logit_scaled_confidence,
-    loss_attack,
-    mia_efficacy,
     n_epsilon_bins,
     per_example_epsilon,
-    true_class_confidence,
 )
 from unlearnlib.metrics import average_gap, group_accuracies, run_time_efficiency
 

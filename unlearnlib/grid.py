@@ -1,6 +1,6 @@
 """Grids of experiments: expand, run what is missing (locally or on Dask), collect a table.
 
-Every row goes to the results ledger as it finishes (``experiment.ResultStore``), so an
+Every row goes to the results ledger as it finishes (``runner.ResultStore``), so an
 interrupted grid resumes where it stopped: finished runs are read back, the interrupted
 one is redone. With computing switched off (``make figures``) a grid that lacks rows fails
 at once, naming them.
@@ -20,10 +20,12 @@ import torch
 from tqdm import tqdm
 
 from .algorithms import available, get_method
-from .experiment import ExperimentSpec, OriginalSpec, ResultStore, load_study_data, original_model, run_experiment
 from .ledger import MissingResultError, ledger_only
+from .originals import load_study_data, original_model
 from .paths import atomic_write_bytes
 from .profiles import Profile
+from .runner import ResultStore, run_experiment
+from .specs import ExperimentSpec, OriginalSpec
 from .store import ModelStore
 
 

@@ -1,12 +1,16 @@
 """Model factory over timm, plus the small ResNets of the CPU profile registered into timm.
 
-The CPU default (``resnet_tiny``) was chosen by measurement on a 2-core machine at 28 px:
-see ``benchmarks/choose_cpu_model.py`` and the README.
+The cpu profile's model, ``resnet_tiny_nopool`` (``resnet_tiny`` without the stem max-pool,
+which at 28 px leaves weights that never receive a gradient), was chosen by measurement on a
+2-core machine at 28 px: ``benchmarks/choose_regime.py`` and the README
+(``benchmarks/choose_cpu_model.py`` made the earlier, accuracy-only choice of ``resnet_tiny``,
+now the smoke profile's model).
 """
 from __future__ import annotations
 
 import timm
 import torch
+import torch.nn.functional as F
 from timm.models import register_model
 from timm.models.resnet import BasicBlock, ResNet
 from torch import nn
@@ -60,8 +64,6 @@ def dead_weight_share(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, bat
 
     Such weights never move under any gradient-based method (at 28 px a 3x3 conv on a
     1x1 map only uses its centre tap), so a saliency mask over them is meaningless."""
-    import torch.nn.functional as F
-
     was_training = model.training
     model.eval()
     weights = [m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]

@@ -93,3 +93,10 @@ def get_profile(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}") from None
+
+
+def memorization_models_for(profile_name: str) -> int:
+    """How many models the memorization estimate of profile ``profile_name`` trains; a profile
+    made on the fly (tests, notebooks) has no registered name and gets the default."""
+    known = PROFILES.get(profile_name)
+    return known.memorization_models if known else Profile.memorization_models

@@ -19,9 +19,11 @@ from typing import Any, Sequence
 import pandas as pd
 
 from .algorithms import available, get_method
-from .experiment import OriginalSpec, original_summary, run_tuning, tuned_hyperparameters, tuning_spec
 from .grid import expand_grid, run_grid
+from .originals import load_study_data, original_summary
 from .profiles import Profile
+from .specs import OriginalSpec, tuning_spec
+from .tuning import run_tuning, tuned_hyperparameters
 
 PRIMARY_ENDPOINT = "avg_gap"  # mean |metric - retrain's| over retain, forget, test accuracy and MIA-efficacy
 TUNING_FRACTION = 0.1  # the forget-set size (share of train) at which the study tunes every method
@@ -67,8 +69,6 @@ def originals_table(profile: Profile, datasets: Sequence[str], seeds: Sequence[i
 
 def majority_rate(profile: Profile, dataset: str) -> float:
     """The test accuracy of always predicting the largest class (a collapsed model's accuracy)."""
-    from .experiment import load_study_data
-
     data = load_study_data(OriginalSpec.from_profile(profile, dataset, 0)).dataset
     labels = data.labels[data.split_indices("test")]
     return float(pd.Series(labels).value_counts(normalize=True).max())

@@ -12,10 +12,13 @@ validation split under one of two objectives:
   the held-out probe.
 
 Every trial's wall time (unlearning plus scoring) is recorded; the cost of tuning is their
-sum, reported as a multiple of one retraining.
+sum, reported as a multiple of one retraining. :func:`run_tuning` runs the search of a
+:class:`~unlearnlib.specs.TuningSpec` and appends its row (best parameters, every trial, the
+cost) to the ledger; :func:`tuned_hyperparameters` reads the best parameters back.
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -25,6 +28,11 @@ from torch import nn
 
 from .algorithms import DivergedError, UnlearningTask, get_method, unlearn
 from .attacks import mia_efficacy
+from .originals import StudyData
+from .provenance import plain
+from .runner import ResultStore, prepare, unlearned_model
+from .specs import TuningSpec
+from .store import ModelStore
 from .training import Tensors, evaluate
 
 OBJECTIVES = ("retrain", "retrain_free")
@@ -137,3 +145,49 @@ def tune(
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(run_trial, n_trials=n_trials)
     return TuningResult(method, objective, study.best_params, float(study.best_value), trials)
+
+
+# ----------------------------------------------------------------------------- tuning runs
+
+
+def run_tuning(
+    spec: TuningSpec,
+    *,
+    data: StudyData | None = None,
+    models: ModelStore | None = None,
+    results: ResultStore | None = None,
+) -> dict:
+    """The ledger row of one tuning run: best parameters, every trial, and the cost in retrains."""
+    results = results or ResultStore()
+
+    def compute() -> dict:
+        models_ = models or ModelStore()
+        experiment = spec.experiment
+        data_, split, task = prepare(experiment, data, models_, ledger=results.ledger)
+        retrained, retrain_seconds = unlearned_model(experiment.retrain_spec(), task, split, models_, progress=False)
+        result = tune(experiment.method, task, objective=spec.objective, n_trials=spec.n_trials, seed=experiment.seed,
+                      retrained=retrained if spec.objective == "retrain" else None)
+        return {
+            "dataset": experiment.original.dataset,
+            "seed": experiment.seed,
+            "scenario": experiment.scenario,
+            "forget_size": len(split.forget),
+            "method": experiment.method,
+            "objective": spec.objective,
+            "n_trials": spec.n_trials,
+            "best_params": json.dumps(plain(result.best_params), sort_keys=True),
+            "best_value": result.best_value,
+            "diverged_trials": sum(t.get("status", "ok") != "ok" for t in result.trials),
+            "tuning_seconds": result.total_seconds,
+            "retrain_seconds": retrain_seconds,
+            "cost_in_retrains": result.total_seconds / retrain_seconds,
+            "trials": json.dumps(plain(result.trials)),
+            "spec": json.dumps(plain(spec), sort_keys=True),
+        }
+
+    return results.fetch(spec, compute)
+
+
+def tuned_hyperparameters(record: dict) -> dict:
+    """The best parameters of a tuning row, as overrides for an ``ExperimentSpec``."""
+    return json.loads(record["best_params"])

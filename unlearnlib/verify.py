@@ -19,20 +19,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .experiment import ExperimentSpec, OriginalSpec, ResultStore, code_version, run_experiment
 from .ledger import Ledger
 from .provenance import machine_fingerprint
+from .runner import ResultStore, run_experiment
+from .specs import SPEC_TYPES
 from .store import ModelStore
-from .training import TrainConfig
 
 COMPARED = ("retain_acc", "forget_acc", "test_acc", "val_acc", "mia_efficacy", "loss_attack", "avg_gap")
-_TYPES = {cls.__name__: cls for cls in (ExperimentSpec, OriginalSpec, TrainConfig)}
 
 
 def from_plain(value):
-    """Inverse of :func:`unlearnlib.store.plain` for the spec types (lists back to tuples)."""
+    """Inverse of :func:`unlearnlib.provenance.plain` for the four spec types and ``TrainConfig``
+    (lists back to tuples)."""
     if isinstance(value, dict) and "__type__" in value:
-        cls = _TYPES[value["__type__"]]
+        if value["__type__"] not in SPEC_TYPES:
+            raise ValueError(f"unknown spec type {value['__type__']!r}; known: {', '.join(SPEC_TYPES)}")
+        cls = SPEC_TYPES[value["__type__"]]
         return cls(**{f.name: from_plain(value[f.name]) for f in dataclasses.fields(cls) if f.name in value})
     if isinstance(value, list):
         return tuple(from_plain(v) for v in value)
@@ -61,7 +63,7 @@ def verify(sample: int, *, seed: int = 0, ledger: Ledger | None = None, toleranc
     if table.empty:
         raise ValueError(f"the ledger at {ledger.root} has no experiment rows to verify")
     specs = [from_plain(json.loads(s)) for s in table["spec"]]
-    current = np.array([code_version(spec) == str(v) for spec, v in zip(specs, table["code_version"])])
+    current = np.array([spec.code_version() == str(v) for spec, v in zip(specs, table["code_version"])])
     candidates = np.flatnonzero(current & (table["status"] == "ok").to_numpy())
     if len(candidates) < sample:
         raise ValueError(f"asked to verify {sample} rows but the ledger has only {len(candidates)} current, finished rows")

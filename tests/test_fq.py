@@ -1,15 +1,18 @@
-"""The vectorized challenge epsilons and the relative forgetting quality with its bootstrap interval."""
+"""The vectorized challenge epsilons, the relative forgetting quality with its half-sample interval,
+and the forgetting-quality rows in the ledger (the score itself is tested in test_metrics.py)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from unlearnlib.attacks import (
-    forget_score,
-    per_example_epsilon,
-    per_example_epsilon_fast,
-    relative_forgetting_quality,
-)
+from unlearnlib.fq import forget_score, per_example_epsilon
+from unlearnlib.fq_interval import per_example_epsilon_fast, relative_forgetting_quality
+from unlearnlib.fq_run import run_forgetting_quality
+from unlearnlib.profiles import Profile
+from unlearnlib.runner import ResultStore
+from unlearnlib.specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec
+from unlearnlib.store import ModelStore
+from unlearnlib.training import TrainConfig
 
 
 def _draw(rng, n_models, n_examples, shift=0.0, sd=1.0, centers=None):
@@ -130,3 +133,33 @@ def test_invalid_inputs_raise_naming_the_value():
                                     retrained_accs=(np.ones(4), np.ones(4)), reference_accs=(np.ones(4), np.ones(4)))
     with pytest.raises(ValueError, match="chunk"):
         per_example_epsilon_fast(good, good, chunk=0)
+
+
+# ----------------------------------------------------------------------------- forgetting-quality rows
+
+PROFILE = Profile(name="unit", model="resnet_tiny", image_size=16, recipe=TrainConfig(epochs=2, batch_size=32), seeds=(0,))
+
+
+def _spec(method, **hp):
+    return ExperimentSpec.build(OriginalSpec.from_profile(PROFILE, "synthetic", 0), "random", method, hyperparameters=hp, fraction=0.1)
+
+
+def test_too_few_models_are_refused_before_any_training(tmp_path):
+    with pytest.raises(ValueError, match="at least 4 models per side.*got 2"):
+        run_forgetting_quality(ForgettingQualitySpec(_spec("ssd"), n_models=2), results=ResultStore(tmp_path / "ledger"))
+    assert not (tmp_path / "ledger").exists()
+
+
+@pytest.mark.slow
+def test_forgetting_quality_scores_independent_retrains_above_a_noisy_method(tmp_path):
+    stores = {"models": ModelStore(tmp_path / "models"), "results": ResultStore(tmp_path / "ledger")}
+    noisy = run_forgetting_quality(ForgettingQualitySpec(_spec("fisher", alpha=1e-2), n_models=4), **stores)
+    floor = run_forgetting_quality(ForgettingQualitySpec(_spec("retrain"), n_models=4), **stores)
+    for record in (noisy, floor):
+        assert 0 <= record["forget_score"] <= 1
+        assert record["forgetting_quality"] == pytest.approx(record["forget_score"] * record["retain_acc_ratio"] * record["test_acc_ratio"])
+        assert record["ci_low"] <= record["relative_to_retrain"] <= record["ci_high"] and record["n_models"] == 4
+    # Independent retrains are the best any method can do: heavy noise scores no better.
+    assert floor["forget_score"] >= noisy["forget_score"]
+    # Retrain's own row compares the independent set with the reference: exactly the ceiling.
+    assert floor["relative_to_retrain"] == pytest.approx(1.0)

@@ -1,0 +1,165 @@
+"""The original models and what is measured on them once: their ledger rows, per-sample scores
+and the data's memorization estimate.
+
+The original model is trained once per :class:`~unlearnlib.specs.OriginalSpec` and cached in
+the model store; its rows (``originals``, ``sample_scores``) and the memorization estimate
+(``memorization``, one per dataset and recipe) go to the ledger, versioned by
+``OriginalSpec.code_version()``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from torch import nn
+
+from .data import ImageDataset, load_dataset
+from .ledger import Ledger
+from .memorization import memorization_scores
+from .metrics import balanced_accuracy, group_accuracies, macro_auc, membership_auc
+from .models import create_model, dead_weight_share
+from .paths import device
+from .provenance import config_key, plain, stamp
+from .scenarios import difficulty_scores
+from .specs import OriginalSpec
+from .store import ModelStore
+from .training import Tensors, evaluate, fit
+
+
+@dataclass(frozen=True, eq=False)
+class StudyData:
+    """A dataset with its images as tensors, ready for training and evaluation."""
+
+    dataset: ImageDataset
+    tensors: Tensors
+
+    def split(self, name: str) -> np.ndarray:
+        return self.dataset.split_indices(name)
+
+
+def load_study_data(spec: OriginalSpec, *, data_dir: str | os.PathLike | None = None) -> StudyData:
+    dataset = load_dataset(spec.dataset, data_dir=data_dir, image_size=spec.image_size, split_seed=spec.split_seed)
+    if spec.max_per_split is not None:
+        dataset = dataset.limit(spec.max_per_split, seed=spec.split_seed)
+    return StudyData(dataset, Tensors.from_arrays(dataset.images, dataset.labels))
+
+
+def model_factory(spec: OriginalSpec, dataset: ImageDataset) -> Callable[[int], nn.Module]:
+    def make(seed: int) -> nn.Module:
+        model = create_model(spec.model, num_classes=dataset.num_classes, in_chans=dataset.in_chans, image_size=spec.image_size, seed=seed)
+        return model.to(device())
+
+    return make
+
+
+def original_model(spec: OriginalSpec, data: StudyData, *, store: ModelStore | None = None, progress: bool = True):
+    """The original model trained on the whole training split (cached); returns (model, info).
+
+    ``info`` holds the training history: per-epoch ``loss`` and ``accuracy``, ``correct``
+    (per-sample correctness per epoch, epochs x N_train, in training-split order) and
+    ``seconds``."""
+    store = store or ModelStore()
+    model = model_factory(spec, data.dataset)(spec.seed)
+    info = store.load("original", spec, model)
+    if info is None:
+        history = fit(model, data.tensors.subset(data.split("train")), spec.recipe, seed=spec.seed, progress=progress, desc="original")
+        info = {"loss": history.loss, "accuracy": history.accuracy, "correct": history.correct, "seconds": history.seconds}
+        store.save("original", spec, model, **info)
+    return model, info
+
+
+# ----------------------------------------------------------------------------- per-original rows
+
+
+def _original_row(spec: OriginalSpec, data: StudyData, models: ModelStore) -> dict:
+    """How well the original fits and generalizes, and whether it memorizes."""
+    model, info = original_model(spec, data, store=models, progress=False)
+    train = data.tensors.subset(data.split("train"))
+    on = {name: evaluate(model, data.tensors.subset(data.split(name))) for name in ("train", "val", "test")}
+    by_sex = {}
+    if data.dataset.has_sex:
+        sex = data.dataset.metadata["sex"].to_numpy()[data.split("test")]
+        by_sex = {f"test_{k}": v for k, v in group_accuracies(on["test"].labels, on["test"].preds, sex, values=("male", "female")).items()}
+    return {
+        **stamp(config_key(spec), spec.profile, spec.code_version()),
+        "dataset": spec.dataset, "model": spec.model, "image_size": spec.image_size, "seed": spec.seed, "init_seed": spec.seed,
+        "recipe": json.dumps(plain(spec.recipe)), "n_train": len(train),
+        "train_acc": on["train"].accuracy, "val_acc": on["val"].accuracy, "test_acc": on["test"].accuracy,
+        "test_bacc": balanced_accuracy(on["test"].labels, on["test"].preds), "test_auc": macro_auc(on["test"].labels, on["test"].probs),
+        "membership_auc": membership_auc(on["train"].losses, on["test"].losses),
+        "dead_weight_share": dead_weight_share(model, train.x, train.y),
+        **by_sex,
+        "train_seconds": float(info["seconds"]),
+        "epoch_loss": json.dumps([round(float(v), 6) for v in info["loss"]]),
+        "epoch_accuracy": json.dumps([round(float(v), 6) for v in info["accuracy"]]),
+    }
+
+
+def original_summary(spec: OriginalSpec, *, data: StudyData | None = None, models: ModelStore | None = None,
+                     ledger: Ledger | None = None) -> dict:
+    """The ledger row of an original model (trained and measured when missing)."""
+    ledger = ledger or Ledger()
+    rows = ledger.fetch_or_compute(spec.kind, config_key(spec), spec.code_version(),
+                                   lambda: _original_row(spec, data or load_study_data(spec), models or ModelStore()),
+                                   describe=spec.label())
+    return rows.iloc[0].to_dict()
+
+
+def _sample_rows(spec: OriginalSpec, data: StudyData, models: ModelStore) -> pd.DataFrame:
+    model, info = original_model(spec, data, store=models, progress=False)
+    train = data.split("train")
+    scores = difficulty_scores(evaluate(model, data.tensors.subset(train)).losses, info["correct"])
+    provenance = stamp(config_key(spec), spec.profile, spec.code_version())
+    return pd.DataFrame({**provenance, "dataset": spec.dataset, "seed": spec.seed, "sample": np.arange(len(train)), "index": train,
+                         "loss": scores["loss"].to_numpy(), "learning_speed": scores["learning_speed"].to_numpy()})
+
+
+def _memorization_spec(spec: OriginalSpec, n_models: int) -> dict:
+    # A property of the data and the recipe, not of one original: one estimate per dataset.
+    return {"memorization": dataclasses.replace(spec, seed=0), "n_models": n_models}
+
+
+def _memorization_rows(spec: OriginalSpec, n_models: int, data: StudyData) -> pd.DataFrame:
+    train = data.split("train")
+    result = memorization_scores(data.tensors.subset(train), make_model=model_factory(spec, data.dataset), recipe=spec.recipe,
+                                 n_models=n_models, seed=spec.seed)
+    provenance = stamp(config_key(_memorization_spec(spec, n_models)), spec.profile, spec.code_version())
+    return pd.DataFrame({**provenance, "dataset": spec.dataset, "n_models": n_models, "sample": np.arange(len(train)), "index": train,
+                         "memorization": result.memorization, "memorization_acc": result.memorization_acc, "seconds": result.seconds})
+
+
+def difficulty_table(spec: OriginalSpec, *, memorization_models: int, data: StudyData | None = None,
+                     models: ModelStore | None = None, ledger: Ledger | None = None) -> pd.DataFrame:
+    """One row per training sample (training-split order): the original's final ``loss``
+    and ``learning_speed``, and the data's ``memorization`` estimate (Feldman & Zhang).
+
+    Whatever the ledger lacks is computed and appended: the original (trained when not cached)
+    and, for the memorization estimate, ``memorization_models`` models on halves of the data."""
+    ledger, models = ledger or Ledger(), models or ModelStore()
+    lazy = _Lazy(lambda: data or load_study_data(spec))
+    scores = ledger.fetch_or_compute("sample_scores", config_key(spec), spec.code_version(),
+                                     lambda: _sample_rows(spec, lazy(), models), describe=f"per-sample scores of {spec.dataset} seed {spec.seed}")
+    memo_spec = _memorization_spec(spec, memorization_models)
+    memo = ledger.fetch_or_compute("memorization", config_key(memo_spec), spec.code_version(),
+                                   lambda: _memorization_rows(memo_spec["memorization"], memorization_models, lazy()),
+                                   describe=f"memorization of {spec.dataset} ({memorization_models} models)")
+    table = scores.sort_values("sample")[["sample", "index", "loss", "learning_speed"]].reset_index(drop=True)
+    table["memorization"] = memo.sort_values("sample")["memorization"].to_numpy()
+    return table
+
+
+class _Lazy:
+    """Compute once, on first call (a dataset load only when something is missing)."""
+
+    def __init__(self, make):
+        self._make, self._value = make, None
+
+    def __call__(self):
+        if self._value is None:
+            self._value = self._make()
+        return self._value
