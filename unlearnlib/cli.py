@@ -99,6 +99,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from .grid import expand_grid, run_grid, save_table
     from .profiles import get_profile
+    from .metrics import RUN_SUMMARY_METRICS
     from .report import mean_sd, summarize
 
     profile = get_profile(options["profile"])
@@ -117,9 +118,8 @@ def _run(args: argparse.Namespace) -> int:
             client.close()
     if args.output:
         print(f"wrote {save_table(table, args.output)}")
-    metrics = ["retain_acc", "forget_acc", "test_acc", "mia_efficacy", "avg_gap", "seconds"]
-    summary = summarize(table, by=["dataset", "scenario", "forget_size", "method"], metrics=metrics)
-    print(mean_sd(summary, metrics).to_string(index=False))
+    summary = summarize(table, by=["dataset", "scenario", "forget_size", "method"], metrics=RUN_SUMMARY_METRICS)
+    print(mean_sd(summary, RUN_SUMMARY_METRICS).to_string(index=False))
     return 0
 
 
