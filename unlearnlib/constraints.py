@@ -140,9 +140,14 @@ def allowed(constraints: Domain) -> str:
     return " or ".join(str(c) for c in constraints)
 
 
+def satisfied(value: Any, constraints: Domain) -> bool:
+    """Whether ``value`` satisfies any constraint of the domain."""
+    return any(c.is_satisfied_by(value) for c in constraints)
+
+
 def problem(name: str, value: Any, constraints: Domain) -> str | None:
     """None when ``value`` lies in the domain, else ``"name=value is not allowed; name must be ..."``."""
-    if any(c.is_satisfied_by(value) for c in constraints):
+    if satisfied(value, constraints):
         return None
     return f"{name}={value!r} is not allowed; {name} must be {allowed(constraints)}"
 
