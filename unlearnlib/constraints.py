@@ -152,6 +152,12 @@ def problem(name: str, value: Any, constraints: Domain) -> str | None:
     return f"{name}={value!r} is not allowed; {name} must be {allowed(constraints)}"
 
 
+def require(name: str, value: Any, constraints: Domain) -> None:
+    """Raise ValueError with :func:`problem`'s message when ``value`` is outside the domain."""
+    if (wrong := problem(name, value, constraints)) is not None:
+        raise ValueError(wrong)
+
+
 # ---------------------------------------------------------------- hyper-parameter domains
 
 # The method modules are not the place for these: their source digests key the ledger, so an

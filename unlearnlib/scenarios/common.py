@@ -3,14 +3,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 
+from ..constraints import Interval, Options, domain
 from ..data import ImageDataset
 
 # Forget-set sizes of the size curves, as fractions of the training split.
 FORGET_SIZE_FRACTIONS = (0.01, 0.02, 0.05, 0.10, 0.20, 0.30, 0.50)
-UNITS = ("group", "image")
+UNITS = ("group", "image")  # whole patients / lesions, or single images
+
+# Domains shared by several scenarios: declared to the registry and checked by the functions.
+FRACTION = domain(Interval(Real, 0, 1, closed="neither"))
+SIZE = domain(Interval(Integral, 1, None, closed="left"))
+UNIT = domain(Options(str, UNITS))
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,16 +34,6 @@ class ForgetSplit:
 
 
 # ---------------------------------------------------------------- shared helpers
-
-
-def check_fraction(fraction: float) -> None:
-    if not 0 < fraction < 1:
-        raise ValueError(f"forget fraction must lie strictly between 0 and 1; got {fraction}")
-
-
-def check_unit(unit: str) -> None:
-    if unit not in UNITS:
-        raise ValueError(f"unit must be 'group' (whole patients / lesions) or 'image'; got unit={unit!r}")
 
 
 def check_size(size: int, n_train: int) -> None:

@@ -1,14 +1,12 @@
 """Easy, hard and random forget sets by a per-sample difficulty score, with a matched label mix."""
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 import pandas as pd
 
-from ..constraints import Interval, Options
+from ..constraints import Options, domain, require
 from ..data import ImageDataset
-from .common import UNITS, ForgetSplit, check_unit, draw_per_label, label_mix, matched_label_counts, split_train
+from .common import SIZE, UNIT, ForgetSplit, draw_per_label, label_mix, matched_label_counts, split_train
 from .groups import check_drawn, group_note, matched_group_draws, train_groups
 from .registry import register_scenario
 
@@ -16,6 +14,8 @@ DIFFICULTY_KINDS = ("easy", "hard", "random")
 DIFFICULTY_SCORES = ("memorization", "loss", "learning_speed")
 # Which end of each score is hard: high memorization and high loss, low learning speed.
 _HARD_IS_HIGH = {"memorization": True, "loss": True, "learning_speed": False}
+KIND = domain(Options(str, DIFFICULTY_KINDS))
+SCORE = domain(Options(str, DIFFICULTY_SCORES))
 
 
 def difficulty_scores(final_losses: np.ndarray, correct_per_epoch: np.ndarray) -> pd.DataFrame:
@@ -41,10 +41,10 @@ def difficulty_scores(final_losses: np.ndarray, correct_per_epoch: np.ndarray) -
 @register_scenario(
     "difficulty",
     params={
-        "kind": Options(str, DIFFICULTY_KINDS),
-        "size": Interval(Integral, 1, None, closed="left"),
-        "score": Options(str, DIFFICULTY_SCORES),
-        "unit": Options(str, UNITS),
+        "kind": KIND,
+        "size": SIZE,
+        "score": SCORE,
+        "unit": UNIT,
     },
     inputs=("scores",),  # the runner ranks training samples by the scores it computes
 )
@@ -68,9 +68,8 @@ def by_difficulty(
     kinds are drawn together so that they keep one size and mix. Ties keep training order
     (images) or group-id order (groups); the seed matters only for 'random'.
     """
-    if kind not in DIFFICULTY_KINDS:
-        raise ValueError(f"kind must be one of {DIFFICULTY_KINDS}; got {kind!r}")
-    check_unit(unit)
+    require("kind", kind, KIND)
+    require("unit", unit, UNIT)
     train = dataset.split_indices("train")
     values = _score_values(scores, score, len(train))
     hardness = values if _HARD_IS_HIGH[score] else -values
@@ -111,8 +110,7 @@ def _extreme(train: np.ndarray, in_label: np.ndarray, hardness: np.ndarray, n: i
 
 
 def _score_values(scores: pd.DataFrame, score: str, n_train: int) -> np.ndarray:
-    if score not in DIFFICULTY_SCORES:
-        raise ValueError(f"score must be one of {DIFFICULTY_SCORES}; got {score!r}")
+    require("score", score, SCORE)
     if score not in scores.columns:
         raise ValueError(
             f"scores have no {score!r} column (columns: {list(scores.columns)}); add one, or pass score= "

@@ -1,20 +1,14 @@
 """Random forget sets: a random fraction of train (images or whole groups), or whole patients."""
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
 import pandas as pd
 
-from ..constraints import Interval, Options
+from ..constraints import require
 from ..data import ImageDataset
-from .common import UNITS, ForgetSplit, check_fraction, check_unit, split_train
+from .common import FRACTION, UNIT, ForgetSplit, split_train
 from .groups import check_drawn, fill_groups, group_note, train_groups
 from .registry import register_scenario
-
-FRACTION = Interval(Real, 0, 1, closed="neither")
-UNIT = Options(str, UNITS)
-
 
 @register_scenario("random", params={"fraction": FRACTION, "unit": UNIT})
 def random_fraction(dataset: ImageDataset, *, fraction: float, seed: int, unit: str = "group") -> ForgetSplit:
@@ -23,8 +17,8 @@ def random_fraction(dataset: ImageDataset, *, fraction: float, seed: int, unit: 
     ``unit="group"``: whole groups in a seeded order until the size is met as closely as
     their sizes allow (see the module docstring); ``unit="image"``: a uniform draw of images.
     """
-    check_fraction(fraction)
-    check_unit(unit)
+    require("fraction", fraction, FRACTION)
+    require("unit", unit, UNIT)
     train = dataset.split_indices("train")
     size = max(1, round(fraction * len(train)))
     if size >= len(train):
@@ -55,7 +49,7 @@ def patient_level(dataset: ImageDataset, *, fraction: float, seed: int) -> Forge
     set to at least ``fraction`` of train is the last one, so the achieved fraction can
     overshoot by less than one group. A group is never split between forget and retain.
     """
-    check_fraction(fraction)
+    require("fraction", fraction, FRACTION)
     train = dataset.split_indices("train")
     groups = dataset.metadata["group"].to_numpy()[train]
     if pd.isna(groups).any():

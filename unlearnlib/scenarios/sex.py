@@ -2,20 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from numbers import Integral
 from typing import Any
 
 import numpy as np
 
-from ..constraints import Interval, Options
+from ..constraints import Options, domain, require
 from ..data import DATASETS, DatasetInfo, ImageDataset
-from .common import (UNITS, ForgetSplit, check_unit, draw_per_label, label_mix, matched_label_counts, shortfalls,
-                     split_train)
+from .common import SIZE, UNIT, ForgetSplit, draw_per_label, label_mix, matched_label_counts, shortfalls, split_train
 from .groups import TrainGroups, check_drawn, group_note, matched_group_draws, train_groups
 from .registry import register_scenario
 
 SEXES = ("male", "female")
-SIZE = Interval(Integral, 1, None, closed="left")
+SEX = domain(Options(str, (*SEXES, "mixed")))
 
 
 def _records_sex(info: DatasetInfo, values: Mapping[str, Any]) -> list[str]:
@@ -40,7 +38,7 @@ def _sex_pools(dataset: ImageDataset) -> dict[str, np.ndarray]:
 
 @register_scenario(
     "sex",
-    params={"sex": Options(str, (*SEXES, "mixed")), "size": SIZE, "unit": Options(str, UNITS)},
+    params={"sex": SEX, "size": SIZE, "unit": UNIT},
     python_only=("reference_mix",),
     dataset_check=_records_sex,
 )
@@ -62,9 +60,8 @@ def by_sex(
     or female for 'mixed') are drawn, and the three sets are drawn together so that they
     keep one size and mix even where whole groups cannot meet the counts exactly.
     """
-    if sex not in (*SEXES, "mixed"):
-        raise ValueError(f"sex must be 'male', 'female' or 'mixed'; got {sex!r}")
-    check_unit(unit)
+    require("sex", sex, SEX)
+    require("unit", unit, UNIT)
     train = dataset.split_indices("train")
     if unit == "image":
         forget, counts = _sex_images(dataset, sex, size, seed, reference_mix)
@@ -133,7 +130,7 @@ def _check_reference_mix(dataset: ImageDataset, reference_mix: Sequence[int], si
 
 def sex_forget_sets(dataset: ImageDataset, *, size: int, seed: int, unit: str = "group") -> dict[str, ForgetSplit]:
     """Male-only, female-only and mixed forget sets of ``size`` with identical label counts."""
-    check_unit(unit)
+    require("unit", unit, UNIT)
     if unit == "group":  # by_sex draws the three together already
         return {s: by_sex(dataset, sex=s, size=size, seed=seed, unit=unit) for s in (*SEXES, "mixed")}
     counts = matched_label_counts(dataset, size, _sex_pools(dataset))
