@@ -86,7 +86,7 @@ class Options(Constraint):
         object.__setattr__(self, "options", tuple(options))
 
     def is_satisfied_by(self, value: Any) -> bool:
-        return isinstance(value, self.type) and not isinstance(value, bool) and value in self.options
+        return isinstance(value, self.type) and (self.type is bool or not isinstance(value, bool)) and value in self.options
 
     def __str__(self) -> str:
         return "one of " + ", ".join(repr(o) for o in self.options)
