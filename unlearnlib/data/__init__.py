@@ -1,5 +1,8 @@
 """Datasets: one call returns images, labels, class names and per-sample metadata.
 
+Every dataset is one entry of the table ``DATASETS`` (``table.py``): its classes, channels,
+whether it records sex, the files it needs, and its ``load`` / ``check`` functions.
+
 >>> from unlearnlib.data import load_dataset
 >>> ds = load_dataset("ham10000", image_size=28)
 """
