@@ -111,6 +111,73 @@ def test_an_unreadable_config_is_refused(tmp_path, capsys):
     assert "must be a mapping" in capsys.readouterr().err
 
 
+# ---------------------------------------------------------------- bad values refused before any data loads
+
+BAD_VALUES = {  # issue 18: (config file text or None, extra arguments, what the message must say)
+    "negative learning rate": ("hyperparameters: {finetune: {lr: -1}}\n", [],
+                               "finetune hyper-parameter lr=-1 is not allowed; lr must be a number > 0"),
+    "unknown class": (None, ["--scenario", "class:label=nosuch"],
+                      "label='nosuch' is not a class of ham10000; its classes are ['akiec', 'bcc'"),
+    "zero dask workers": (None, ["--dask-workers", "0"], "--dask-workers 0 is not allowed; --dask-workers must be an integer >= 1"),
+    "negative dask workers": (None, ["--dask-workers", "-2"], "--dask-workers -2 is not allowed"),
+}
+
+
+def _bad_value_argv(tmp_path, case: str) -> tuple[list[str], str]:
+    config, extra, message = BAD_VALUES[case]
+    argv = ["run", "--profile", "smoke", "--method", "finetune", *extra]
+    if config is not None:
+        (tmp_path / "grid.yaml").write_text(config)
+        argv += ["--config", str(tmp_path / "grid.yaml")]
+    return argv, message
+
+
+@pytest.mark.parametrize("case", list(BAD_VALUES))
+def test_bad_values_exit_2_naming_the_value_without_loading_any_data(tmp_path, monkeypatch, capsys, case):
+    import dataclasses
+
+    from unlearnlib.data import DATASETS
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a dataset was loaded although the input is invalid")
+
+    for name, entry in DATASETS.items():
+        monkeypatch.setitem(DATASETS, name, dataclasses.replace(entry, load=no_loading))
+    argv, message = _bad_value_argv(tmp_path, case)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_the_loader_guard_would_catch_a_load(tmp_path, monkeypatch):
+    """The guard above is real: a valid run reaches the table's loader."""
+    import dataclasses
+
+    from unlearnlib.data import DATASETS
+
+    monkeypatch.setenv("UNLEARNLIB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_DIR", str(tmp_path / "ledger"))  # empty: nothing is read back
+    def no_loading(*args, **kwargs):
+        raise AssertionError("loaded")
+
+    monkeypatch.setitem(DATASETS, "synthetic", dataclasses.replace(DATASETS["synthetic"], load=no_loading))
+    with pytest.raises(AssertionError, match="loaded"):
+        main(["run", "--profile", "smoke", "--method", "finetune", "--dataset", "synthetic"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(BAD_VALUES))
+def test_the_command_refuses_each_bad_value_within_20_seconds(tmp_path, case):
+    import time
+
+    argv, message = _bad_value_argv(tmp_path, case)
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "unlearnlib", "--data-dir", str(tmp_path / "no-data"), *argv],
+                            capture_output=True, text=True)
+    assert time.perf_counter() - start < 20
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
 @pytest.mark.slow
 def test_the_command_refuses_a_bad_grid_in_seconds_without_a_traceback(tmp_path):
     import time

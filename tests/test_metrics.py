@@ -261,3 +261,20 @@ def test_invalid_forgetting_quality_inputs_raise():
         epsilon_score(np.array([-1.0]), n_models=8)
     with pytest.raises(ValueError, match="retain_acc_ratio"):
         forgetting_quality(good, good, retain_acc_ratio=-0.1, test_acc_ratio=1.0)
+
+
+# ---------------------------------------------------------------- metrics declared once
+
+
+def test_the_derived_metric_lists_keep_the_values_the_tables_were_made_with():
+    from unlearnlib import plots, report
+    from unlearnlib.metrics import GAP_METRICS, MAIN_METRICS, METRIC_LABELS, METRICS
+
+    assert GAP_METRICS == ("retain_acc", "forget_acc", "test_acc", "mia_efficacy")
+    assert report.MAIN_METRICS == MAIN_METRICS == (
+        "retain_acc", "forget_acc", "test_acc", "mia_efficacy", "loss_attack", "avg_gap", "seconds", "rte")
+    assert plots.METRIC_LABELS is METRIC_LABELS
+    assert list(METRIC_LABELS) == [m.name for m in METRICS]
+    assert METRIC_LABELS["avg_gap"] == "average gap to retrain" and METRIC_LABELS["rte"] == "run-time efficiency (x)"
+    assert len({m.name for m in METRICS}) == len(METRICS)
+

@@ -12,8 +12,8 @@ from conftest import REAL_DATA, needs_real
 from unlearnlib.data import ImageDataset, make_synthetic
 from unlearnlib.scenarios import (
     FORGET_SIZE_FRACTIONS,
-    SCENARIOS,
     ForgetSplit,
+    available_scenarios,
     by_difficulty,
     by_sex,
     class_wise,
@@ -40,7 +40,7 @@ def test_random_fraction_draws_inside_train_with_the_right_size(synthetic, fract
 
 @pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5])
 def test_invalid_fractions_are_rejected(synthetic, fraction):
-    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+    with pytest.raises(ValueError, match=re.escape(f"fraction={fraction!r} is not allowed; fraction must be a number in (0, 1)")):
         random_fraction(synthetic, fraction=fraction, seed=0)
 
 
@@ -133,7 +133,7 @@ def test_patient_level_handles_groups_of_uneven_size(synthetic):
 
 @pytest.mark.parametrize("fraction", [0, 1])
 def test_patient_level_rejects_invalid_fractions(synthetic, fraction):
-    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+    with pytest.raises(ValueError, match=re.escape("fraction must be a number in (0, 1)")):
         patient_level(synthetic, fraction=fraction, seed=0)
 
 
@@ -221,7 +221,7 @@ def test_sex_scenarios_need_sex_metadata(synthetic):
 
 
 def test_by_sex_rejects_bad_arguments(synthetic):
-    with pytest.raises(ValueError, match="'male', 'female' or 'mixed'"):
+    with pytest.raises(ValueError, match="sex='other' is not allowed; sex must be one of 'male', 'female', 'mixed'"):
         by_sex(synthetic, sex="other", size=20, seed=0)
     with pytest.raises(ValueError, match="reference_mix"):
         by_sex(synthetic, sex="male", size=20, seed=0, reference_mix=[10, 5, 4])
@@ -461,7 +461,7 @@ def test_an_unknown_unit_is_refused_by_name(synthetic, unit):
         lambda: by_difficulty(synthetic, kind="easy", scores=scores, size=20, seed=0, unit=unit),
     ]
     for call in calls:
-        with pytest.raises(ValueError, match=r"unit must be 'group' .*or 'image'; got " + re.escape(f"unit={unit!r}")):
+        with pytest.raises(ValueError, match=re.escape(f"unit={unit!r} is not allowed; unit must be one of 'group', 'image'")):
             call()
 
 
@@ -549,7 +549,7 @@ def test_class_wise_needs_a_non_empty_retain_set():
 
 
 def test_make_scenario_dispatches_by_name(synthetic):
-    assert set(SCENARIOS) == {"random", "patient", "sex", "difficulty", "class"}
+    assert available_scenarios() == ("class", "difficulty", "patient", "random", "sex")
     split = make_scenario("patient", synthetic, fraction=0.1, seed=0)
     np.testing.assert_array_equal(split.forget, patient_level(synthetic, fraction=0.1, seed=0).forget)
     split = make_scenario("sex", synthetic, sex="female", size=20, seed=0)
@@ -566,20 +566,47 @@ def test_make_scenario_refuses_unknown_parameters_by_name(synthetic):
         make_scenario("random", synthetic, fractio=0.1, seed=0)
 
 
-def test_declarations_match_the_scenario_functions():
-    import inspect
+def test_defaults_and_required_parameters_come_from_the_signature():
+    from unlearnlib.scenarios import REQUIRED, get_scenario
 
-    from unlearnlib.scenarios import REQUIRED, SCENARIO_PARAMETERS
+    random = get_scenario("random")
+    assert random.defaults == {"fraction": REQUIRED, "unit": "group"}
+    assert get_scenario("difficulty").defaults["score"] == "memorization"
+    assert get_scenario("difficulty").inputs == ("scores",)
+    assert get_scenario("sex").python_only == ("reference_mix",)
 
-    assert set(SCENARIO_PARAMETERS) == set(SCENARIOS)
-    for name, function in SCENARIOS.items():
-        signature = inspect.signature(function).parameters
-        keywords = {k for k in signature if k not in ("dataset", "seed", "scores", "reference_mix")}
-        declared = {p.name: p for p in SCENARIO_PARAMETERS[name]}
-        assert set(declared) == keywords, name
-        for key, param in declared.items():
-            default = signature[key].default
-            assert param.default == (REQUIRED if default is inspect.Parameter.empty else default), (name, key)
+
+def test_a_declaration_that_does_not_match_its_function_is_refused_at_registration():
+    from unlearnlib.constraints import Interval
+    from unlearnlib.scenarios import register_scenario
+    from numbers import Real
+
+    def half(dataset, *, fraction, seed, unit="group"):
+        raise AssertionError("never called")
+
+    with pytest.raises(TypeError, match=r"params declares \['fraction'\] but half takes \['fraction', 'unit'\]"):
+        register_scenario("half", params={"fraction": Interval(Real, 0, 1)})(half)
+    with pytest.raises(ValueError, match="scenario 'random' is registered twice"):
+        register_scenario("random", params={"fraction": Interval(Real, 0, 1), "unit": str})(half)
+    assert "half" not in available_scenarios()
+
+
+def test_one_decorated_function_is_a_new_scenario(synthetic, monkeypatch):
+    from unlearnlib.constraints import Interval
+    from unlearnlib.scenarios import registry
+    from numbers import Integral
+
+    monkeypatch.setattr(registry, "_SCENARIOS", dict(registry._SCENARIOS))  # leave the real registry as it was
+
+    @registry.register_scenario("first", params={"count": Interval(Integral, 1, None, closed="left")})
+    def first_images(dataset, *, count, seed):
+        train = dataset.split_indices("train")
+        return ForgetSplit(train[:count], train[count:], f"first {count}")
+
+    assert "first" in available_scenarios()
+    assert registry.scenario_problems("first", {"count": 0}) == [
+        "scenario 'first': count=0 is not allowed; count must be an integer >= 1"]
+    assert len(make_scenario("first", synthetic, count=5, seed=0).forget) == 5
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ VALID = {
     "profile": "smoke",
     "datasets": ["synthetic", "ham10000"],
     "scenarios": [["random", {"fraction": 0.1}], ["sex", {"sex": "female", "size": 350, "unit": "image"}],
-                  ("difficulty", {"kind": "hard", "size": 20, "score": "loss"}), ["class", {"label": "nv"}]],
+                  ("difficulty", {"kind": "hard", "size": 20, "score": "loss"}), ["class", {"label": 1}]],
     "methods": ["finetune", "scrub"],
     "seeds": [0, 1],
     "hyperparameters": {"finetune": {"lr": 1, "epochs": 2}, "retrain": {"epochs": None}, "scrub": {"temperature": 2.0}},
@@ -43,12 +43,20 @@ def test_a_valid_grid_passes():
         ({"seeds": [0, -1]}, "seed -1 is not allowed; seeds must be non-negative integers"),
         ({"seeds": 3}, "seeds must be a non-empty list of non-negative integers"),
         ({"hyperparameters": {"finetune": {"lrr": 0.1}}}, "unknown hyper-parameter 'lrr' of method 'finetune' (did you mean 'lr'?); known: epochs, lr"),
-        ({"hyperparameters": {"finetune": {"epochs": 2.5}}}, "finetune hyper-parameter epochs=2.5 is not allowed; epochs must be an integer (default 5)"),
-        ({"hyperparameters": {"finetune": {"lr": "fast"}}}, "finetune hyper-parameter lr='fast' is not allowed; lr must be a number (default 0.01)"),
+        ({"hyperparameters": {"finetune": {"epochs": 2.5}}}, "finetune hyper-parameter epochs=2.5 is not allowed; epochs must be an integer >= 1 (default 5)"),
+        ({"hyperparameters": {"finetune": {"lr": "fast"}}}, "finetune hyper-parameter lr='fast' is not allowed; lr must be a number > 0 (default 0.01)"),
         ({"hyperparameters": {"finetune": {"epochs": True}}}, "epochs=True is not allowed"),
-        ({"hyperparameters": {"retrain": {"epochs": "all"}}}, "epochs must be an integer or None (null) (default None)"),
+        ({"hyperparameters": {"retrain": {"epochs": "all"}}}, "epochs must be an integer >= 1 or None (null) (default None)"),
         ({"hyperparameters": {"finetun": {"lr": 0.1}}}, "unknown method 'finetun' in hyperparameters (did you mean 'finetune'?)"),
         ({"hyperparameters": {"finetune": 0.1}}, "hyperparameters of 'finetune' must map a field to a value"),
+        ({"hyperparameters": {"finetune": {"lr": -1}}}, "finetune hyper-parameter lr=-1 is not allowed; lr must be a number > 0 (default 0.01)"),
+        ({"hyperparameters": {"finetune": {"epochs": 0}}}, "epochs=0 is not allowed; epochs must be an integer >= 1"),
+        ({"hyperparameters": {"salun": {"saliency": 1.5}}}, "salun hyper-parameter saliency=1.5 is not allowed; saliency must be a number in (0, 1]"),
+        ({"hyperparameters": {"neggrad_plus": {"alpha": 2}}}, "alpha=2 is not allowed; alpha must be a number in [0, 1]"),
+        ({"datasets": ["synthetic"], "scenarios": [["class", {"label": "nosuch"}]]}, "scenario 'class': label='nosuch' is not a class of synthetic; its classes are ['class0', 'class1', 'class2']"),
+        ({"scenarios": [["class", {"label": 3}]]}, "scenario 'class': label=3 is not a class of synthetic; labels are 0..2"),
+        ({"datasets": ["breastmnist"], "scenarios": [["sex", {"sex": "male", "size": 10}]]},
+         "scenario 'sex' needs a dataset that records patient sex; 'breastmnist' does not (datasets with sex: ham10000, chexpert"),
     ],
 )
 def test_each_problem_names_the_bad_key_or_value_and_what_is_allowed(change, expected):
@@ -90,3 +98,38 @@ def test_every_methods_hyperparameter_types_are_understood():
     for name in available():
         defaults = {f.name: f.default for f in dataclasses.fields(get_method(name).hyperparameters)}
         assert grid_problems({"hyperparameters": {name: defaults}}) == [], name
+
+
+def test_a_class_name_is_checked_against_each_dataset_of_the_grid():
+    grid = {"datasets": ["ham10000", "breastmnist"], "scenarios": [["class", {"label": "nv"}]]}
+    assert grid_problems(grid) == [
+        "scenario 'class': label='nv' is not a class of breastmnist; its classes are ['malignant', 'normal, benign']"]
+    assert grid_problems({**grid, "datasets": ["ham10000"]}) == []
+    # A scenario whose parameters are already wrong is reported once, not again per dataset.
+    assert len(grid_problems({**grid, "scenarios": [["class", {"label": True}]]})) == 1
+
+
+def test_every_hyperparameter_of_every_method_has_a_declared_domain():
+    from dataclasses import fields
+
+    from unlearnlib.algorithms import available, get_method
+    from unlearnlib.constraints import hyperparameter_domain, satisfied
+
+    for method in available():
+        for field in fields(get_method(method).hyperparameters):
+            domain = hyperparameter_domain(method, field.name)
+            assert domain is not None, (
+                f"{method}.{field.name} has no declared domain: add {field.name!r} (or '{method}.{field.name}') "
+                "to HYPERPARAMETER_DOMAINS in unlearnlib/constraints.py")
+            assert satisfied(field.default, domain), f"{method}.{field.name}: the default {field.default!r} is outside its domain"
+
+
+def test_every_tuning_search_space_lies_inside_the_declared_domain():
+    from unlearnlib.algorithms import available, get_method
+    from unlearnlib.constraints import hyperparameter_domain, satisfied
+
+    for method in available():
+        for field, (kind, *bounds) in get_method(method).hyperparameters.search_space.items():
+            values = bounds[0] if kind == "choice" else bounds
+            domain = hyperparameter_domain(method, field)
+            assert all(satisfied(v, domain) for v in values), (method, field, kind, bounds)

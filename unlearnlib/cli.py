@@ -4,9 +4,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from numbers import Integral
 from pathlib import Path
 
+from .constraints import Interval, allowed, domain, satisfied
 from .settings import COMMAND_ENV, DATA_DIR_ENV
+
+DASK_WORKERS = domain(Interval(Integral, 1, None, closed="left"))  # 0 once ran without Dask, silently
+
+
+def _check_option(option: str, value, constraints) -> None:
+    """Refuse a command-line value outside its domain (ValueError: exit 2), naming both."""
+    if value is not None and not satisfied(value, constraints):
+        raise ValueError(f"{option} {value!r} is not allowed; {option} must be {allowed(constraints)}")
 
 
 def _data_check(args: argparse.Namespace) -> int:
@@ -94,11 +104,13 @@ def _grid_options(args: argparse.Namespace) -> dict:
 def _run(args: argparse.Namespace) -> int:
     from .validation import validate_grid
 
+    _check_option("--dask-workers", args.dask_workers, DASK_WORKERS)
     options = _grid_options(args)
     validate_grid(options)  # every problem at once, before any data loads (GridError: exit 2)
 
     from .grid import expand_grid, run_grid, save_table
     from .profiles import get_profile
+    from .metrics import RUN_SUMMARY_METRICS
     from .report import mean_sd, summarize
 
     profile = get_profile(options["profile"])
@@ -117,9 +129,8 @@ def _run(args: argparse.Namespace) -> int:
             client.close()
     if args.output:
         print(f"wrote {save_table(table, args.output)}")
-    metrics = ["retain_acc", "forget_acc", "test_acc", "mia_efficacy", "avg_gap", "seconds"]
-    summary = summarize(table, by=["dataset", "scenario", "forget_size", "method"], metrics=metrics)
-    print(mean_sd(summary, metrics).to_string(index=False))
+    summary = summarize(table, by=["dataset", "scenario", "forget_size", "method"], metrics=RUN_SUMMARY_METRICS)
+    print(mean_sd(summary, RUN_SUMMARY_METRICS).to_string(index=False))
     return 0
 
 
@@ -199,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, nargs="+", help="seeds; default: the profile's")
     run.add_argument("--output", type=Path, help="write the results table here (parquet)")
     run.add_argument("--dask-scheduler", help="run on this Dask scheduler (address); the cache must be shared")
-    run.add_argument("--dask-workers", type=int, help="run on a local Dask cluster of this many workers")
+    run.add_argument("--dask-workers", type=int, help="run on a local Dask cluster of this many workers (at least 1)")
     run.set_defaults(run=_run)
 
     results = commands.add_parser("results", help="summarise the experiment rows in the ledger")

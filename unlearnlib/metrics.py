@@ -5,12 +5,42 @@ score are in :mod:`unlearnlib.attacks`."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
-GAP_METRICS = ("retain_acc", "forget_acc", "test_acc", "mia_efficacy")  # the average gap to retrain, as in SalUn
+
+@dataclass(frozen=True)
+class Metric:
+    """A result column, declared once: the tables, plots and reports read it from ``METRICS``."""
+
+    name: str
+    label: str  # axis label, with its unit
+    higher_is_better: bool | None  # None: closeness to the retrained model is what counts
+    in_gap: bool = False  # enters the average gap to retrain (as in SalUn)
+    main: bool = False  # a column of the main result tables (report.MAIN_METRICS)
+    in_run_summary: bool = False  # printed by `python -m unlearnlib run`
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("retain_acc", "retain accuracy (fraction)", True, in_gap=True, main=True, in_run_summary=True),
+    Metric("forget_acc", "forget accuracy (fraction)", None, in_gap=True, main=True, in_run_summary=True),
+    Metric("val_acc", "validation accuracy (fraction)", True),
+    Metric("test_acc", "test accuracy (fraction)", True, in_gap=True, main=True, in_run_summary=True),
+    Metric("mia_efficacy", "MIA-efficacy (fraction)", None, in_gap=True, main=True, in_run_summary=True),
+    Metric("loss_attack", "loss attack (accuracy)", None, main=True),
+    Metric("avg_gap", "average gap to retrain", False, main=True, in_run_summary=True),
+    Metric("seconds", "wall time (s)", False, main=True, in_run_summary=True),
+    Metric("rte", "run-time efficiency (x)", True, main=True),
+)
+
+# Derived, in table order; the names importers use.
+GAP_METRICS = tuple(m.name for m in METRICS if m.in_gap)
+MAIN_METRICS = tuple(m.name for m in METRICS if m.main)
+RUN_SUMMARY_METRICS = tuple(m.name for m in METRICS if m.in_run_summary)
+METRIC_LABELS = {m.name: m.label for m in METRICS}
 
 
 def accuracy(labels: np.ndarray, preds: np.ndarray) -> float:

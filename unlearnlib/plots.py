@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from .metrics import METRIC_LABELS  # declared once, in metrics.METRICS
 from .paths import figures_dir
 
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
@@ -63,19 +64,6 @@ def save_figure(fig, name: str) -> list[str]:
         fig.savefig(path, bbox_inches="tight", metadata=metadata)
         paths.append(str(path))
     return paths
-
-
-METRIC_LABELS = {
-    "retain_acc": "retain accuracy (fraction)",
-    "forget_acc": "forget accuracy (fraction)",
-    "val_acc": "validation accuracy (fraction)",
-    "test_acc": "test accuracy (fraction)",
-    "mia_efficacy": "MIA-efficacy (fraction)",
-    "loss_attack": "loss attack (accuracy)",
-    "avg_gap": "average gap to retrain",
-    "seconds": "wall time (s)",
-    "rte": "run-time efficiency (x)",
-}
 
 
 def method_dotplot(summary, *, methods, metrics, row_key: str, rows, reference: str | None = "retrain", title: str = ""):

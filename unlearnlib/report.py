@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .metrics import MAIN_METRICS  # declared once, in metrics.METRICS
 from .paths import figures_dir
-
-MAIN_METRICS = ("retain_acc", "forget_acc", "test_acc", "mia_efficacy", "loss_attack", "avg_gap", "seconds", "rte")
 
 
 def summarize(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = MAIN_METRICS) -> pd.DataFrame:

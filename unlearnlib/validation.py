@@ -1,13 +1,14 @@
 """A grid's inputs checked whole, before any work starts, against what the registries declare.
 
-Like scikit-learn's ``_parameter_constraints``: every scenario declares its parameters
-(``scenarios.SCENARIO_PARAMETERS``), every method its hyper-parameters (the fields and
-types of its ``Hyperparameters`` dataclass), and the profiles and datasets are registries.
-``grid_problems`` lists everything wrong with a grid at once, each message naming the
-offending key or value and what is allowed; ``validate_grid`` raises them as one
-:class:`GridError`. Nothing here loads data, so a bad grid is refused in seconds. What
-depends on the data (a forget size larger than the training split) is still checked by
-the scenario itself.
+Like scikit-learn's ``_parameter_constraints``: every scenario declares the domain of each
+parameter (``@register_scenario(name, params=...)``), every method's hyper-parameter field has
+a domain in ``constraints.HYPERPARAMETER_DOMAINS`` (the same ``Interval`` / ``Options``), and
+the profiles and datasets are registries. What depends on the dataset but not on its images
+(a class name, whether it records sex) is checked against the dataset table. ``grid_problems``
+lists everything wrong with a grid at once, each message naming the offending key or value and
+what is allowed; ``validate_grid`` raises them as one :class:`GridError`. Nothing here loads
+data, so a bad grid is refused in seconds. What depends on the images (a forget size larger
+than the training split) is still checked by the scenario itself.
 """
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
+
+from .algorithms import available as available_methods
+from .algorithms import get_method
+from .constraints import hyperparameter_domain, problem
+from .data import DATASETS
+from .data import available as available_datasets
+from .profiles import PROFILES
+from .scenarios import get_scenario, scenario_problems
 
 GRID_KEYS = ("profile", "datasets", "scenarios", "methods", "seeds", "hyperparameters")
 
@@ -61,6 +70,8 @@ def grid_problems(options: Mapping[str, Any]) -> list[str]:
     for key, check in checks.items():
         if key in options:
             problems += check(options[key])
+    if "datasets" in options and "scenarios" in options:
+        problems += _scenario_dataset_problems(options["datasets"], options["scenarios"])
     return problems
 
 
@@ -75,22 +86,16 @@ def _is_list(value: Any) -> bool:
 
 
 def _profile_problems(profile: Any) -> list[str]:
-    from .profiles import PROFILES
-
     return [] if isinstance(profile, str) and profile in PROFILES else [_unknown("profile", profile, list(PROFILES))]
 
 
 def _dataset_problems(datasets: Any) -> list[str]:
-    from .data import available
-
     if not _is_list(datasets) or not datasets:
         return [f"datasets must be a non-empty list of dataset names, e.g. [ham10000]; got {datasets!r}"]
-    return [_unknown("dataset", d, available()) for d in datasets if d not in available()]
+    return [_unknown("dataset", d, available_datasets()) for d in datasets if d not in available_datasets()]
 
 
 def _scenario_problems(scenarios: Any) -> list[str]:
-    from .scenarios import scenario_problems
-
     if not _is_list(scenarios) or not scenarios:
         return [f"scenarios must be a non-empty list of [name, {{parameter: value}}] pairs; got {scenarios!r}"]
     problems = []
@@ -102,14 +107,31 @@ def _scenario_problems(scenarios: Any) -> list[str]:
     return problems
 
 
-def _method_problems(methods: Any) -> list[str]:
-    from .algorithms import available
+def _scenario_dataset_problems(datasets: Any, scenarios: Any) -> list[str]:
+    """Scenario values that the dataset table refuses (``class:label=nosuch``), once each.
 
+    Only pairs that passed the checks above: their problems are reported there already."""
+    if not (_is_list(datasets) and _is_list(scenarios)):
+        return []
+    problems = []
+    for entry in scenarios:
+        if not (_is_list(entry) and len(entry) == 2 and isinstance(entry[0], str) and isinstance(entry[1], Mapping)):
+            continue
+        name, params = entry
+        if scenario_problems(name, params):
+            continue
+        for dataset in datasets:
+            if dataset in DATASETS:
+                problems += [p for p in get_scenario(name).dataset_problems(DATASETS[dataset], params) if p not in problems]
+    return problems
+
+
+def _method_problems(methods: Any) -> list[str]:
     if methods == "all":
         return []
     if not _is_list(methods) or not methods:
         return [f"methods must be 'all' or a non-empty list of method names; got {methods!r}"]
-    return [_unknown("method", m, available()) for m in methods if m not in available()]
+    return [_unknown("method", m, available_methods()) for m in methods if m not in available_methods()]
 
 
 def _seed_problems(seeds: Any) -> list[str]:
@@ -122,16 +144,14 @@ def _seed_problems(seeds: Any) -> list[str]:
 
 
 def _hyperparameter_problems(hyperparameters: Any) -> list[str]:
-    from .algorithms import available, get_method
-
     if hyperparameters is None:
         return []
     if not isinstance(hyperparameters, Mapping):
         return [f"hyperparameters must map a method to {{field: value}}, e.g. {{finetune: {{lr: 0.01}}}}; got {hyperparameters!r}"]
     problems = []
     for method, values in hyperparameters.items():
-        if method not in available():
-            problems.append(_unknown("method", method, available(), " in hyperparameters"))
+        if method not in available_methods():
+            problems.append(_unknown("method", method, available_methods(), " in hyperparameters"))
         elif not isinstance(values, Mapping):
             problems.append(f"hyperparameters of {method!r} must map a field to a value; got {values!r}")
         else:
@@ -140,19 +160,25 @@ def _hyperparameter_problems(hyperparameters: Any) -> list[str]:
 
 
 def _field_problems(method: str, dataclass: type, values: Mapping[str, Any]) -> list[str]:
-    """Unknown fields and values of the wrong type, against the dataclass's declared fields."""
+    """Unknown fields and values outside the field's declared domain (``constraints``); a field
+    without a declared domain is checked against its annotated type only."""
     hints = typing.get_type_hints(dataclass)
     declared = {f.name: f for f in fields(dataclass)}
     problems = []
     for name, value in values.items():
         if name not in declared:
             problems.append(_unknown("hyper-parameter", name, list(declared), f" of method {method!r}"))
+            continue
+        default = declared[name].default
+        domain = hyperparameter_domain(method, name)
+        if domain is not None:
+            wrong = problem(name, value, domain)
         elif not _type_ok(value, hints[name]):
-            default = declared[name].default
-            problems.append(
-                f"{method} hyper-parameter {name}={value!r} is not allowed; {name} must be "
-                f"{_type_name(hints[name])} (default {default!r})"
-            )
+            wrong = f"{name}={value!r} is not allowed; {name} must be {_type_name(hints[name])}"
+        else:
+            wrong = None
+        if wrong is not None:
+            problems.append(f"{method} hyper-parameter {wrong} (default {default!r})")
     return problems
 
 

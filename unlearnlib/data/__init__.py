@@ -1,5 +1,8 @@
 """Datasets: one call returns images, labels, class names and per-sample metadata.
 
+Every dataset is one entry of the table ``DATASETS`` (``table.py``): its classes, channels,
+whether it records sex, the files it needs, and its ``load`` / ``check`` functions.
+
 >>> from unlearnlib.data import load_dataset
 >>> ds = load_dataset("ham10000", image_size=28)
 """
@@ -9,9 +12,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from ..paths import cache_dir as resolve_cache_dir
 from ..paths import data_dir as resolve_data_dir
 from . import chexpert, ham10000, medmnist, nih_chestxray14
 from .base import (
@@ -24,19 +24,23 @@ from .base import (
     UnknownDatasetError,
 )
 from .synthetic import make_synthetic
+from .table import DATASETS, DatasetInfo
 
 __all__ = [
-    "SPLITS", "ChecksumError", "CorruptDatasetError", "DatasetError", "DatasetNotFoundError", "ImageDataset",
-    "UnknownDatasetError", "available", "check_datasets", "load_dataset", "make_synthetic",
+    "DATASETS", "SPLITS", "ChecksumError", "CorruptDatasetError", "DatasetError", "DatasetInfo", "DatasetNotFoundError",
+    "ImageDataset", "UnknownDatasetError", "available", "check_datasets", "dataset_info", "load_dataset", "make_synthetic",
 ]
-
-PRIMARY = ("ham10000", "breastmnist")  # the study's datasets, always reported by `data check`
-# The paper's chest X-ray datasets: optional, each a module with present / locate / check / load.
-CHEST = {chexpert.NAME: chexpert, nih_chestxray14.NAME: nih_chestxray14}
 
 
 def available() -> tuple[str, ...]:
-    return ("ham10000", *CHEST, *medmnist.FLAGS_2D, "synthetic")
+    return tuple(DATASETS)
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """The table entry of dataset ``name`` (see ``available()``)."""
+    if name not in DATASETS:
+        raise UnknownDatasetError(f"unknown dataset {name!r}; known: {', '.join(available())}")
+    return DATASETS[name]
 
 
 def load_dataset(
@@ -48,18 +52,11 @@ def load_dataset(
     cache_dir: str | os.PathLike | None = None,
 ) -> ImageDataset:
     """Load a dataset by name (see ``available()``) from the data directory."""
+    info = dataset_info(name)
     if image_size < 8:
         raise ValueError(f"image_size must be at least 8 px; got {image_size}")
-    root = resolve_data_dir(data_dir)
-    if name == "ham10000":
-        return ham10000.load(root, image_size=image_size, split_seed=split_seed, cache_dir=resolve_cache_dir(cache_dir))
-    if name in CHEST:
-        return CHEST[name].load(root, image_size=image_size, split_seed=split_seed, cache_dir=resolve_cache_dir(cache_dir))
-    if name in medmnist.FLAGS_2D:
-        return medmnist.load(name, root, image_size=image_size)
-    if name == "synthetic":
-        return make_synthetic(image_size=image_size, seed=split_seed)
-    raise UnknownDatasetError(f"unknown dataset {name!r}; known: {', '.join(available())}")
+    # The loaders that cache resolve (and create) the cache directory themselves.
+    return info.load(resolve_data_dir(data_dir), image_size=image_size, split_seed=split_seed, cache_dir=cache_dir)
 
 
 @dataclass(frozen=True)
@@ -72,21 +69,7 @@ class DataReport:
 
 def _check_one(name: str, root: Path, required: bool = True) -> DataReport:
     try:
-        if name == "synthetic":
-            detail = "generated in memory, nothing to check"
-        elif name in CHEST:
-            detail = CHEST[name].check(root)
-        elif name == "ham10000":
-            files = ham10000.locate(root)
-            verified = ham10000.verify_image_checksums(files)
-            lesions = files.metadata["lesion_id"].nunique()
-            detail = f"{len(files.metadata)} images, {lesions} lesions, {verified} image checksums verified"
-        else:
-            path = medmnist.locate(name, root)
-            with np.load(path) as arrays:
-                counts = {s: len(arrays[f"{s}_labels"]) for s in SPLITS}
-            detail = f"{sum(counts.values())} images (train {counts['train']}, val {counts['val']}, test {counts['test']}), md5 ok"
-        return DataReport(name, "found", detail, required)
+        return DataReport(name, "found", DATASETS[name].check(root), required)
     except CorruptDatasetError as error:
         return DataReport(name, "corrupt", str(error), required)
     except DatasetNotFoundError as error:
@@ -95,14 +78,13 @@ def _check_one(name: str, root: Path, required: bool = True) -> DataReport:
 
 def check_datasets(data_dir: str | os.PathLike | None = None, names: list[str] | tuple[str, ...] | None = None) -> list[DataReport]:
     """Found / missing / corrupt per dataset. By default the primary datasets (required) and,
-    as optional, each chest dataset whose folder exists and each other MedMNIST file present;
-    ``names`` checks exactly those, all required."""
+    as optional, each other dataset whose folder or file is there; ``names`` checks exactly
+    those, all required."""
     root = resolve_data_dir(data_dir)
     if names is not None:
-        unknown = [n for n in names if n not in available()]
-        if unknown:
-            raise UnknownDatasetError(f"unknown dataset {unknown[0]!r}; known: {', '.join(available())}")
+        for name in names:
+            dataset_info(name)  # refuses an unknown name, listing the known ones
         return [_check_one(name, root) for name in names]
-    chest = [name for name, module in CHEST.items() if module.present(root)]
-    extra = [f for f in medmnist.FLAGS_2D if f not in PRIMARY and (root / medmnist.FOLDER / f"{f}.npz").exists()]
-    return [_check_one(name, root) for name in PRIMARY] + [_check_one(name, root, required=False) for name in (*chest, *extra)]
+    primary = [name for name, info in DATASETS.items() if info.primary]
+    optional = [name for name, info in DATASETS.items() if not info.primary and info.present is not None and info.present(root)]
+    return [_check_one(name, root) for name in primary] + [_check_one(name, root, required=False) for name in optional]

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from ..paths import cache_dir as default_cache_dir
 from .base import ChecksumError, DatasetError, DatasetNotFoundError, ImageDataset
 from ..provenance import key_of
-from .files import load_arrays, md5_of, save_arrays
+from .files import cached_images, md5_of
 from .splits import group_stratified_split
 
 NAME = "ham10000"
@@ -92,13 +91,6 @@ def verify_image_checksums(files: Ham10000Files) -> int:
     return len(wanted)
 
 
-def _read_resized(path: Path, image_size: int) -> np.ndarray:
-    with Image.open(path) as image:
-        image.draft("RGB", (image_size * 2, image_size * 2))  # JPEG: decode at reduced scale
-        image = image.convert("RGB").resize((image_size, image_size), Image.Resampling.BICUBIC)
-        return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1)
-
-
 def _cache_key(files: Ham10000Files, image_size: int) -> str:
     # Name, size and modification time of every input: any change rebuilds (and re-verifies).
     stats = []
@@ -112,22 +104,24 @@ def _cache_key(files: Ham10000Files, image_size: int) -> str:
 
 def _load_images(files: Ham10000Files, image_size: int, cache_dir: Path) -> np.ndarray:
     cache_path = cache_dir / f"{NAME}-{image_size}px-{_cache_key(files, image_size)}.npz"
-    cached = load_arrays(cache_path)
-    ids = files.metadata["image_id"].to_numpy(dtype=str)
-    if cached is not None and np.array_equal(cached["image_ids"], ids):
-        return cached["images"]
-    verify_image_checksums(files)
-    paths = [files.image_paths[i] for i in ids]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        images = np.stack(list(pool.map(lambda p: _read_resized(p, image_size), paths)))
-    save_arrays(cache_path, images=images, image_ids=ids)
-    return images
+    paths = {image_id: files.image_paths[image_id] for image_id in files.metadata["image_id"]}
+    return cached_images(
+        cache_path, paths, image_size, dataset="HAM10000", mode="RGB", before_reading=lambda: verify_image_checksums(files)
+    )
+
+
+def check(data_dir: Path) -> str:
+    """One line for `data check`; raises as ``locate`` and ``verify_image_checksums`` do."""
+    files = locate(data_dir)
+    verified = verify_image_checksums(files)
+    lesions = files.metadata["lesion_id"].nunique()
+    return f"{len(files.metadata)} images, {lesions} lesions, {verified} image checksums verified"
 
 
 def load(data_dir: Path, *, image_size: int = 28, split_seed: int = 0, cache_dir: Path | None = None) -> ImageDataset:
     """HAM10000 at ``image_size`` px, split 70/10/20 by lesion, stratified by diagnosis."""
     files = locate(data_dir)
-    images = _load_images(files, image_size, cache_dir or default_cache_dir())
+    images = _load_images(files, image_size, default_cache_dir(cache_dir))
     raw = files.metadata
     labels = raw["dx"].map({name: i for i, name in enumerate(CLASS_NAMES)})
     if labels.isna().any():

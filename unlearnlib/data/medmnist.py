@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from medmnist.info import INFO
 
-from .base import ChecksumError, DatasetError, DatasetNotFoundError, ImageDataset
+from .base import SPLITS, ChecksumError, DatasetError, DatasetNotFoundError, ImageDataset
 from .chest import CLASS_NAMES as CHEST_CLASS_NAMES
 from .files import md5_of
 
@@ -91,9 +91,29 @@ def single_labels(flag: str, raw: np.ndarray) -> tuple[np.ndarray, tuple[str, ..
     return raw.reshape(len(raw)).astype(np.int64), names
 
 
-def load(flag: str, data_dir: Path, *, image_size: int = 28) -> ImageDataset:
+def class_names(flag: str) -> tuple[str, ...]:
+    """The class names ``load`` gives ``flag``, from the medmnist INFO (no file is read)."""
+    labels = INFO[flag]["label"]
+    return CHEST_CLASS_NAMES if flag == "chestmnist" else tuple(labels[str(i)] for i in range(len(labels)))
+
+
+def check(flag: str, data_dir: Path) -> str:
+    """One line for `data check`; raises as ``locate`` does."""
+    with np.load(locate(flag, data_dir)) as arrays:
+        counts = {s: len(arrays[f"{s}_labels"]) for s in SPLITS}
+    return f"{sum(counts.values())} images (train {counts['train']}, val {counts['val']}, test {counts['test']}), md5 ok"
+
+
+def present(flag: str, data_dir: Path) -> bool:
+    return (data_dir / FOLDER / file_name(flag, 28)).exists()
+
+
+def load(flag: str, data_dir: Path, *, image_size: int = 28, split_seed: int = 0, cache_dir: Path | None = None) -> ImageDataset:
+    """MedMNIST ``flag`` at ``image_size`` px with its official split (``split_seed`` and
+    ``cache_dir`` are unused: the npz is the cache and the split is fixed; kept so that every
+    loader has one signature)."""
     with np.load(locate(flag, data_dir, image_size)) as arrays:
-        parts = [(split, arrays[f"{split}_images"], arrays[f"{split}_labels"]) for split in ("train", "val", "test")]
+        parts = [(split, arrays[f"{split}_images"], arrays[f"{split}_labels"]) for split in SPLITS]
     images = np.concatenate([imgs for _, imgs, _ in parts])
     if images.ndim == 3:  # grayscale: N x H x W
         images = images[:, None]

@@ -24,7 +24,7 @@ from ..paths import cache_dir as default_cache_dir
 from .base import CorruptDatasetError, DatasetNotFoundError, ImageDataset
 from .chest import CLASS_NAMES, missing_images_message, sex_from
 from ..provenance import key_of
-from .files import cached_gray_images, file_stats, md5_of, missing_files, unreadable_images
+from .files import cached_images, file_stats, md5_of, missing_files, unreadable_images
 from .splits import group_stratified_split
 
 NAME = "nih_chestxray14"
@@ -137,8 +137,8 @@ def load(data_dir: Path, *, image_size: int = 28, split_seed: int = 0, cache_dir
     """NIH ChestX-ray14 at ``image_size`` px, no finding vs finding, split by patient."""
     files = locate(data_dir)
     key = key_of(_LOADER_VERSION, md5_of(files.metadata_path), image_size, file_stats(files.image_paths))
-    cache_path = (cache_dir or default_cache_dir()) / f"{NAME}-{image_size}px-{key}.npz"
-    images = cached_gray_images(cache_path, files.image_paths, image_size, dataset="NIH ChestX-ray14")
+    cache_path = default_cache_dir(cache_dir) / f"{NAME}-{image_size}px-{key}.npz"
+    images = cached_images(cache_path, files.image_paths, image_size, dataset="NIH ChestX-ray14", mode="L")
     raw = files.table
     labels = raw["label"].to_numpy(dtype=np.int64)
     patients = raw["Patient ID"].map(lambda p: f"{int(p):08d}").to_numpy(dtype=object)  # as in the file names

@@ -1,17 +1,25 @@
 """Small synthetic image data with sex and patient metadata, for fast unit tests."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from .base import ImageDataset
 from .splits import group_stratified_split
 
+NUM_CLASSES = 3  # the default; the dataset table lists these classes
+
+
+def class_names(num_classes: int) -> tuple[str, ...]:
+    return tuple(f"class{c}" for c in range(num_classes))
+
 
 def make_synthetic(
     *,
     n_samples: int = 600,
-    num_classes: int = 3,
+    num_classes: int = NUM_CLASSES,
     image_size: int = 12,
     in_chans: int = 1,
     images_per_group: int = 2,
@@ -42,5 +50,10 @@ def make_synthetic(
             "group": group_names,
         }
     )
-    class_names = tuple(f"class{c}" for c in range(num_classes))
-    return ImageDataset("synthetic", images, labels, class_names, metadata)
+    return ImageDataset("synthetic", images, labels, class_names(num_classes), metadata)
+
+
+def load(data_dir: Path, *, image_size: int = 28, split_seed: int = 0, cache_dir: Path | None = None) -> ImageDataset:
+    """The dataset table's loader: synthetic data at ``image_size`` px, seeded by ``split_seed``
+    (nothing is read from ``data_dir`` or cached)."""
+    return make_synthetic(image_size=image_size, seed=split_seed)
