@@ -31,10 +31,11 @@ def reproduce(
         if output_dir is None:
             return _render_then_replace(profile, notebooks, data_dir)
     root = project_root()
+    paths = study_notebooks(notebooks)
     if output_dir is not None:
         os.environ[FIGURES_DIR_ENV] = str(Path(output_dir).resolve() / "figures")
     written = []
-    for path in notebook_paths(notebooks):
+    for path in paths:
         target = (output_dir / path.name) if output_dir else path
         target.parent.mkdir(parents=True, exist_ok=True)
         print(f"[reproduce] {path.name} (profile {profile}) -> {target}", flush=True)
@@ -50,6 +51,22 @@ def reproduce(
     if notebooks is None:
         print(f"[reproduce] report: {write_html_report(written)}", flush=True)
     return written
+
+
+class NoNotebooksError(ValueError):
+    """No study notebook where ``reproduce`` looked (e.g. it was started outside the repository)."""
+
+
+def study_notebooks(names: list[str] | None = None) -> list[Path]:
+    """The notebooks to execute; an empty selection is an error, not a run that does nothing."""
+    paths = notebook_paths(names)
+    if not paths:
+        folder = project_root() / "notebooks"
+        raise NoNotebooksError(
+            f"no study notebook (NN_name.ipynb) in {folder}; run from the repository, the folder that holds "
+            "pyproject.toml and notebooks/ (or a folder below it)"
+        )
+    return paths
 
 
 def _render_then_replace(profile: str, notebooks: list[str] | None, data_dir: str | None) -> list[Path]:
