@@ -70,10 +70,12 @@ def test_report_shows_every_figure_inline_with_its_caption_and_pdf(built):
 def test_small_tables_inline_long_and_wide_ones_as_a_link_with_a_summary(built):
     _, figures, _, page = built
     for csv in figures.glob("*.csv"):
-        rows, width = pd.read_csv(csv).shape
-        if rows > html_tables.MAX_INLINE_ROWS or width > html_tables.MAX_INLINE_COLUMNS:
-            assert f"{rows:,} rows × {width} columns" in page and f"href='{csv.name}'>download the CSV" in page
-    assert "7,009 rows" in page  # 05_difficulty_scores: linked, not inline
+        frame = pd.read_csv(csv)
+        linked = f"href='{csv.name}'>download the CSV" in page
+        assert linked == (not html_tables.fits_inline(frame))
+        if linked:
+            assert f"{len(frame):,} rows × {frame.shape[1]} columns" in page
+    assert "7,009 rows" in page and "02_main_benchmark_runs.csv'>download" in page  # linked, not inline
     assert len(page.encode()) < 1_000_000
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -30,8 +31,16 @@ METRIC_DEFINITIONS = {
 
 
 def _paragraphs(text: str | None) -> list[str]:
-    """A docstring's paragraphs, each on one line."""
-    return [" ".join(p.split()) for p in (text or "").split("\n\n") if p.strip()]
+    """A docstring's paragraphs after its summary line, each on one line, its reST roles
+    (``x``, :data:`X`) as Markdown code."""
+    paragraphs = [" ".join(p.split()) for p in (text or "").split("\n\n") if p.strip()][1:]
+    return [re.sub(r":\w+:`([^`]+)`", r"`\1`", p).replace("``", "`") for p in paragraphs]
+
+
+def _markdown_inline(text: str) -> str:
+    import markdown_it
+
+    return markdown_it.MarkdownIt("commonmark", {"html": False}).renderInline(text)
 
 
 def _split_sizes(figures: Path) -> str:
@@ -57,7 +66,7 @@ def methods_html(profile: str, figures: Path) -> str:
         f"<li><b>{html.escape(METRIC_LABELS.get(name, name))}</b> (<code>{name}</code>): {html.escape(text)}</li>"
         for name, text in METRIC_DEFINITIONS.items()
     )
-    tuning = "".join(f"<p>{html.escape(p)}</p>" for p in _paragraphs(study.__doc__))
+    tuning = "".join(f"<p>{_markdown_inline(p)}</p>" for p in _paragraphs(study.__doc__))
     adjustment = report.P_ADJUSTMENTS[0]
     return f"""
 <h3>Data and splits</h3>
@@ -89,5 +98,5 @@ set of retrains, with a 95 % half-sample interval ({prof.fq_bootstrap} replicate
 halves. Tables give mean ± sd over seeds unless they say otherwise. A comparison (a method against doing nothing, male-only
 against female-only, hard against easy, whole lesions against single images) is a difference paired by seed with a 95 %
 t-interval and a one-sample t-test; the p-values of the approximate methods on one dataset form one family, adjusted with
-{adjustment.capitalize()}'s method. A "no difference" verdict states the largest difference its interval does not rule out.</p>
+{adjustment.capitalize()}'s method. A "no difference" verdict states which differences its interval rules out: those beyond max(|low|, |high|).</p>
 """

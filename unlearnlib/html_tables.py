@@ -12,7 +12,7 @@ from typing import Callable
 import pandas as pd
 
 MAX_INLINE_ROWS = 30  # longer tables are linked, with a summary of their columns inline
-MAX_INLINE_COLUMNS = 16  # so are wider ones
+MAX_INLINE_COLUMNS = 16  # so are wider ones (a mean with its sd counts as one column)
 SUMMARY_COLUMNS = 12  # numeric columns summarised inline for a linked table
 MISSING = "-"  # what an empty cell shows
 
@@ -45,6 +45,15 @@ def _columns(frame: pd.DataFrame) -> list[tuple[str, str | None]]:
         elif column not in taken:
             pairs.append((column, None))
     return [pair for pair in pairs if pair[0] not in taken]
+
+
+def display_width(frame: pd.DataFrame) -> int:
+    """Columns as shown: a mean with its sd is one."""
+    return len(_columns(frame))
+
+
+def fits_inline(frame: pd.DataFrame) -> bool:
+    return len(frame) <= MAX_INLINE_ROWS and display_width(frame) <= MAX_INLINE_COLUMNS
 
 
 def _name(column) -> str:
@@ -88,7 +97,7 @@ def table_html(path: Path, link: Callable[[Path], str]) -> str:
     columns (``link`` turns a path into the page's relative address)."""
     frame = pd.read_csv(path)
     rows, width = frame.shape
-    if rows <= MAX_INLINE_ROWS and width <= MAX_INLINE_COLUMNS:
+    if fits_inline(frame):
         return frame_html(frame)
     numeric = [c for c in frame.columns if _numeric(frame[c])]
     text = [c for c in frame.columns if c not in numeric]
