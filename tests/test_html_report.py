@@ -76,6 +76,8 @@ def test_small_tables_inline_long_and_wide_ones_as_a_link_with_a_summary(built):
         if linked:
             assert f"{len(frame):,} rows × {frame.shape[1]} columns" in page
     assert "7,009 rows" in page and "02_main_benchmark_runs.csv'>download" in page  # linked, not inline
+    collapsed = [c for c in figures.glob("*.csv") if html_tables.fits_inline(f := pd.read_csv(c)) and len(f) > html_tables.COLLAPSE_ROWS]
+    assert collapsed and page.count("<details>") == len(collapsed)
     assert len(page.encode()) < 1_000_000
 
 

@@ -11,7 +11,8 @@ from typing import Callable
 
 import pandas as pd
 
-MAX_INLINE_ROWS = 30  # longer tables are linked, with a summary of their columns inline
+MAX_INLINE_ROWS = 60  # longer tables are linked, with a summary of their columns inline
+COLLAPSE_ROWS = 30  # inline tables longer than this open on a click
 MAX_INLINE_COLUMNS = 16  # so are wider ones (a mean with its sd counts as one column)
 SUMMARY_COLUMNS = 12  # numeric columns summarised inline for a linked table
 MISSING = "-"  # what an empty cell shows
@@ -98,7 +99,8 @@ def table_html(path: Path, link: Callable[[Path], str]) -> str:
     frame = pd.read_csv(path)
     rows, width = frame.shape
     if fits_inline(frame):
-        return frame_html(frame)
+        body = frame_html(frame)
+        return f"<details><summary>Show all {rows} rows</summary>{body}</details>" if rows > COLLAPSE_ROWS else body
     numeric = [c for c in frame.columns if _numeric(frame[c])]
     text = [c for c in frame.columns if c not in numeric]
     parts = [f"<p>{rows:,} rows × {width} columns, too {'long' if rows > MAX_INLINE_ROWS else 'wide'} for the page: "
