@@ -23,7 +23,8 @@ reproduce: venv
 	$(BIN)/python -m unlearnlib data check
 	$(BIN)/python -m unlearnlib reproduce --profile $(PROFILE)
 
-# Renders every notebook, figure and table from the committed ledger alone; trains nothing.
+# Renders every notebook, its HTML export, every figure and table and figures/report.html from the
+# committed ledger alone; trains nothing. Unchanged results rewrite the same bytes (.ci/run checks it).
 figures: venv
 	$(BIN)/python -m unlearnlib reproduce --profile $(PROFILE) --from-ledger
 

@@ -54,16 +54,22 @@ def setup_style() -> None:
     )
 
 
-def save_figure(fig, name: str) -> list[str]:
-    """Write ``figures/<name>.png`` and ``.pdf``; return the paths. The PDF carries no creation
-    date, so rendering the same figure again writes the same bytes (a clean ``git status``)."""
-    paths = []
+CAPTION_SUFFIX = ".caption.txt"
+
+
+def save_figure(fig, name: str, *, caption: str) -> None:
+    """Write ``figures/<name>.png`` and ``.pdf``, and ``caption`` (Markdown: what is plotted, on
+    which dataset and seeds, what the bars or bands are) to ``figures/<name>.caption.txt`` for
+    the report. The PDF carries no creation date, so rendering the same figure again writes the
+    same bytes. Returns nothing: the paths are fixed by ``name``, and a returned temporary path
+    would be printed into the executed notebook."""
+    if not caption or not caption.strip():
+        raise ValueError(f"figure {name!r} needs a caption: what is plotted, dataset, seeds, what the bars or bands are")
+    folder = figures_dir()
     for suffix in ("png", "pdf"):
-        path = figures_dir() / f"{name}.{suffix}"
         metadata = {"CreationDate": None} if suffix == "pdf" else None
-        fig.savefig(path, bbox_inches="tight", metadata=metadata)
-        paths.append(str(path))
-    return paths
+        fig.savefig(folder / f"{name}.{suffix}", bbox_inches="tight", metadata=metadata)
+    (folder / f"{name}{CAPTION_SUFFIX}").write_text(" ".join(caption.split()) + "\n", encoding="utf-8")
 
 
 def method_dotplot(summary, *, methods, metrics, row_key: str, rows, reference: str | None = "retrain", title: str = ""):

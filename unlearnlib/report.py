@@ -26,12 +26,15 @@ def summarize(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = M
 
 
 def mean_sd(summary: pd.DataFrame, metrics: Sequence[str], digits: int = 3) -> pd.DataFrame:
-    """A readable copy: each metric as 'mean ± sd'."""
+    """A readable copy: each metric as 'mean ± sd'; a metric whose means and sds are all whole
+    numbers (counts) without decimals; a missing mean as '-'."""
     shown = summary.drop(columns=[c for c in summary.columns if c.endswith(("_mean", "_sd"))])
     for metric in metrics:
         if f"{metric}_mean" in summary:
             means, sds = summary[f"{metric}_mean"], summary[f"{metric}_sd"].fillna(0)
-            shown[metric] = [f"{m:.{digits}f} ± {s:.{digits}f}" for m, s in zip(means, sds)]
+            whole = all(float(v).is_integer() for v in pd.concat([means, sds]).dropna())
+            places = 0 if whole else digits
+            shown[metric] = ["-" if pd.isna(m) else f"{m:.{places}f} ± {s:.{places}f}" for m, s in zip(means, sds)]
     return shown
 
 

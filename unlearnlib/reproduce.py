@@ -1,4 +1,6 @@
-"""Run the study's notebooks in order with papermill, and record what made them."""
+"""Run the study's notebooks in order with papermill, and leave outputs that depend on the
+results only: an executed notebook keeps no times, durations, random ids, paths or kernel
+versions (:func:`make_stable`), so rendering unchanged results again writes the same bytes."""
 from __future__ import annotations
 
 import os
@@ -8,7 +10,6 @@ from .html_report import build_report
 from .ledger import MissingResultError
 from .paths import figures_dir, notebook_paths, project_root
 from .profiles import get_profile
-from .provenance import run_provenance as provenance  # noqa: F401  (the notebooks' provenance cell)
 from .settings import FIGURES_DIR_ENV, LEDGER_ONLY_ENV
 
 
@@ -31,10 +32,11 @@ def reproduce(
         if output_dir is None:
             return _render_then_replace(profile, notebooks, data_dir)
     root = project_root()
+    paths = study_notebooks(notebooks)
     if output_dir is not None:
         os.environ[FIGURES_DIR_ENV] = str(Path(output_dir).resolve() / "figures")
     written = []
-    for path in notebook_paths(notebooks):
+    for path in paths:
         target = (output_dir / path.name) if output_dir else path
         target.parent.mkdir(parents=True, exist_ok=True)
         print(f"[reproduce] {path.name} (profile {profile}) -> {target}", flush=True)
@@ -46,10 +48,27 @@ def reproduce(
             if error.ename == "MissingResultError":
                 raise MissingResultError(f"{path.name}: {error.evalue}") from None
             raise
+        make_stable(target)
         written.append(target)
     if notebooks is None:
         print(f"[reproduce] report: {write_html_report(written)}", flush=True)
     return written
+
+
+class NoNotebooksError(ValueError):
+    """No study notebook where ``reproduce`` looked (e.g. it was started outside the repository)."""
+
+
+def study_notebooks(names: list[str] | None = None) -> list[Path]:
+    """The notebooks to execute; an empty selection is an error, not a run that does nothing."""
+    paths = notebook_paths(names)
+    if not paths:
+        folder = project_root() / "notebooks"
+        raise NoNotebooksError(
+            f"no study notebook (NN_name.ipynb) in {folder}; run from the repository, the folder that holds "
+            "pyproject.toml and notebooks/ (or a folder below it)"
+        )
+    return paths
 
 
 def _render_then_replace(profile: str, notebooks: list[str] | None, data_dir: str | None) -> list[Path]:
@@ -69,6 +88,56 @@ def _render_then_replace(profile: str, notebooks: list[str] | None, data_dir: st
     if notebooks is None:
         print(f"[reproduce] report: {write_html_report(written)}", flush=True)
     return written
+
+
+# A fixed kernel description: the Python version of the machine that rendered is no property of the results.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py", "mimetype": "text/x-python",
+                 "name": "python", "nbconvert_exporter": "python", "pygments_lexer": "ipython3"}
+INJECTED_CELL_ID = "injected-parameters"  # papermill gives the cell it inserts a random id
+
+
+def make_stable(path: Path) -> None:
+    """Rewrite an executed notebook without what varies from run to run: papermill's times,
+    durations and paths, per-cell execution timestamps, the injected cell's random id, the
+    kernel's version; stdout and stderr, which reach the notebook interleaved at random, are
+    merged into one stdout then one stderr output per run of consecutive stream outputs."""
+    import nbformat
+
+    notebook = nbformat.read(str(path), as_version=4)
+    parameters = notebook.metadata.get("papermill", {}).get("parameters", {})
+    notebook.metadata = nbformat.from_dict({"kernelspec": KERNELSPEC, "language_info": LANGUAGE_INFO,
+                                            "papermill": {"parameters": parameters}})
+    for cell in notebook.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if INJECTED_CELL_ID in cell.metadata.get("tags", []):
+            cell.id = INJECTED_CELL_ID
+        if cell.cell_type == "code":
+            cell.outputs = _merged_streams(cell.outputs)
+    path.write_text(nbformat.writes(notebook), encoding="utf-8")
+
+
+def _merged_streams(outputs: list) -> list:
+    import nbformat
+
+    merged, run = [], []
+
+    def flush():
+        for name in ("stdout", "stderr"):
+            text = "".join(o.text for o in run if o.name == name)
+            if text:
+                merged.append(nbformat.v4.new_output("stream", name=name, text=text))
+        run.clear()
+
+    for output in outputs:
+        if output.output_type == "stream":
+            run.append(output)
+        else:
+            flush()
+            merged.append(output)
+    flush()
+    return merged
 
 
 def write_html_report(executed: list[Path], *, export_notebooks: bool = True) -> Path:

@@ -1,0 +1,102 @@
+"""The report's methods section, written from the code's own declarations: the profile
+(model, recipe, seeds, forget sizes, tuning budget), the primary endpoint and the metrics of
+the average gap, the tuning protocol (``unlearnlib.study``'s docstring), the split sizes
+notebook 00 measured, and the statistics the notebooks use. Change a declaration and the
+section follows; only the definitions below are prose."""
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from . import metrics, paper, report, study
+from .html_tables import format_number
+from .plots import METRIC_LABELS
+from .profiles import get_profile
+
+# What each metric measures (the labels come from plots.METRIC_LABELS).
+METRIC_DEFINITIONS = {
+    "retain_acc": "accuracy on the retain set (training images not asked to be forgotten)",
+    "forget_acc": "accuracy on the forget set; retraining without it is the reference, not zero",
+    "test_acc": "accuracy on the held-out test split",
+    "mia_efficacy": "share of forget images that SalUn's attack (an SVM on the true-class confidence, trained on retain "
+                    "images as members and test images as non-members) calls non-members; higher is more forgotten",
+    "loss_attack": "accuracy of the NeurIPS 2023 starting kit's loss-threshold attack separating forget from test images",
+    "seconds": "wall time of the unlearning run",
+    "rte": "run-time efficiency: retrain's wall time over the method's",
+}
+
+
+def _paragraphs(text: str | None) -> list[str]:
+    """A docstring's paragraphs after its summary line, each on one line, its reST roles
+    (``x``, :data:`X`) as Markdown code."""
+    paragraphs = [" ".join(p.split()) for p in (text or "").split("\n\n") if p.strip()][1:]
+    return [re.sub(r":\w+:`([^`]+)`", r"`\1`", p).replace("``", "`") for p in paragraphs]
+
+
+def _markdown_inline(text: str) -> str:
+    import markdown_it
+
+    return markdown_it.MarkdownIt("commonmark", {"html": False}).renderInline(text)
+
+
+def _split_sizes(figures: Path) -> str:
+    """Images (and lesions / patients) per split, from notebook 00's table when it exists."""
+    path = figures / "00_split_sizes.csv"
+    if not path.exists():
+        return ""
+    sizes = pd.read_csv(path)
+    parts = []
+    for dataset, rows in sizes.groupby("dataset", sort=False):
+        splits = ", ".join(f"{r.split} {format_number(r.images)} images ({format_number(r.groups)} groups)" for r in rows.itertuples())
+        parts.append(f"{html.escape(str(dataset))}: {html.escape(splits)}")
+    return "<p>Split sizes (notebook 00): " + "; ".join(parts) + ".</p>"
+
+
+def methods_html(profile: str, figures: Path) -> str:
+    """The methods section for a run of ``profile``."""
+    prof = get_profile(profile)
+    recipe = ", ".join(f"{f.name.replace('_', ' ')} {getattr(prof.recipe, f.name)}" for f in dataclasses.fields(prof.recipe))
+    percent = lambda f: f"{f:.0%}"  # noqa: E731
+    gap = ", ".join(METRIC_LABELS.get(m, m) for m in metrics.GAP_METRICS)
+    metric_items = "".join(
+        f"<li><b>{html.escape(METRIC_LABELS.get(name, name))}</b> (<code>{name}</code>): {html.escape(text)}</li>"
+        for name, text in METRIC_DEFINITIONS.items()
+    )
+    tuning = "".join(f"<p>{_markdown_inline(p)}</p>" for p in _paragraphs(study.__doc__))
+    adjustment = report.P_ADJUSTMENTS[0]
+    return f"""
+<h3>Data and splits</h3>
+<p>{html.escape(paper.SETTING['study'])}. Every split keeps all images of one lesion (or patient) together.</p>
+{_split_sizes(figures)}
+<h3>Model and training</h3>
+<p>Profile <code>{prof.name}</code>: model <code>{html.escape(prof.model)}</code> at {prof.image_size} px; training recipe:
+{html.escape(recipe)}. One original model per seed, trained on the whole training split. {html.escape(prof.notes)}.</p>
+<h3>Forget requests</h3>
+<p>A forget set is drawn inside the training split as whole lesions (a patient withdraws a lesion, not one photograph),
+except in notebook 08, which also draws single images. The main benchmark forgets a random {percent(study.TUNING_FRACTION)} of
+the training split; the size curves run {', '.join(map(percent, prof.forget_fractions))}; the sex and difficulty
+analyses forget {prof.group_forget_size} images per set. Retraining from scratch on the retain set, from an initialisation
+disjoint from the original's, is the gold standard every method is measured against.</p>
+<h3>Metrics</h3>
+<p><b>Primary endpoint:</b> the {html.escape(METRIC_LABELS.get(study.PRIMARY_ENDPOINT, study.PRIMARY_ENDPOINT))}
+(<code>{study.PRIMARY_ENDPOINT}</code>), the mean absolute difference from the retrained model of the same seed over
+{html.escape(gap)}. Lower is better; 0 is indistinguishable from retraining on these four numbers.</p>
+<ul>{metric_items}</ul>
+<p>Forgetting quality (notebook 07) is the NeurIPS 2023 unlearning challenge's score over {prof.fq_models} unlearned and
+{prof.fq_models} retrained models per side on {html.escape(prof.fq_dataset)}, reported relative to a second, independent
+set of retrains, with a 95 % half-sample interval ({prof.fq_bootstrap} replicates).</p>
+<h3>Tuning</h3>
+{tuning}
+<p>Budget: {prof.tuning_trials} Optuna trials per method and objective.</p>
+<h3>Seeds and statistics</h3>
+<p>Evaluation seeds {', '.join(map(str, prof.seeds))} ({len(prof.seeds)} seeds); the size curves use seeds
+{', '.join(map(str, prof.curve_seeds))}; the memorization score averages {prof.memorization_models} models trained on random
+halves. Tables give mean ± sd over seeds unless they say otherwise. A comparison (a method against doing nothing, male-only
+against female-only, hard against easy, whole lesions against single images) is a difference paired by seed with a 95 %
+t-interval and a one-sample t-test; the p-values of the approximate methods on one dataset form one family, adjusted with
+{adjustment.capitalize()}'s method. A "no difference" verdict states which differences its interval rules out: those beyond max(|low|, |high|).</p>
+"""

@@ -1,0 +1,92 @@
+"""The notebooks' opening and provenance cells, written once.
+
+Every study notebook opens, after its parameters cell, with::
+
+    prof, seeds = start(profile, seeds)
+
+which resolves the profile and its seeds, sets the figure style and shows the run's setting
+as a small table; and it ends with::
+
+    provenance(results, ...)
+
+which shows, as a table, where the results it displayed came from: how many ledger rows,
+when they were computed (the ledger's ``finished_utc``, not the time of rendering), by
+which library version, commits and machines. The same facts travel to the HTML report as
+data, in an output of type :data:`PROVENANCE_MIME`; nothing in them changes when the same
+results are rendered again, so a rerender writes the same bytes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+from typing import Sequence
+
+import pandas as pd
+
+from . import plots
+from .profiles import Profile, get_profile
+
+PROVENANCE_MIME = "application/vnd.unlearnlib.provenance+json"
+SEED_SETS = ("seeds", "curve_seeds")  # the profile's fields a notebook may take its seeds from
+# The ledger's provenance columns that provenance() summarises.
+_ROW_COLUMNS = ("key", "finished_utc", "unlearnlib_version", "commit", "machine", "fingerprint")
+
+
+def start(profile: str, seeds: Sequence[int] | None = None, *, seed_set: str = "seeds") -> tuple[Profile, list[int]]:
+    """The profile named ``profile`` and the seeds to run (``seeds``, else the profile's
+    ``seed_set``); sets the figure style and displays the setting."""
+    if seed_set not in SEED_SETS:
+        raise ValueError(f"unknown seed set {seed_set!r}; allowed: {', '.join(SEED_SETS)}")
+    prof = get_profile(profile)
+    chosen = list(getattr(prof, seed_set)) if seeds is None else [int(s) for s in seeds]
+    plots.setup_style()
+    _display_table(setting(prof, chosen))
+    return prof, chosen
+
+
+def setting(prof: Profile, seeds: Sequence[int]) -> dict[str, str]:
+    """The run's setting in words: profile, model, image size, training recipe, seeds."""
+    recipe = ", ".join(f"{f.name.replace('_', ' ')} {getattr(prof.recipe, f.name)}" for f in dataclasses.fields(prof.recipe))
+    return {
+        "profile": prof.name,
+        "model": prof.model,
+        "image size": f"{prof.image_size} px",
+        "training recipe": recipe,
+        "seeds": ", ".join(str(s) for s in seeds),
+    }
+
+
+def results_provenance(*tables: pd.DataFrame) -> dict[str, str]:
+    """Where the ledger rows in ``tables`` came from: their count, the span of their
+    ``finished_utc``, library versions, commits and machines (tables without the ledger's
+    provenance columns, such as derived summaries, are skipped)."""
+    parts = [t[list(_ROW_COLUMNS)] for t in tables if set(_ROW_COLUMNS) <= set(t.columns)]
+    if not parts:
+        return {"results": "none from the ledger: this notebook reads the data only"}
+    rows = pd.concat(parts, ignore_index=True).drop_duplicates("key")
+    finished = pd.to_datetime(rows["finished_utc"], utc=True)
+    machines = rows.groupby(["fingerprint", "machine"], sort=True).size()
+    return {
+        "results": f"{len(rows)} ledger rows",
+        "computed (UTC)": f"{finished.min():%Y-%m-%d %H:%M} to {finished.max():%Y-%m-%d %H:%M}",
+        "unlearnlib version": ", ".join(sorted(rows["unlearnlib_version"].astype(str).unique())),
+        "commits": ", ".join(sorted(rows["commit"].astype(str).unique())),
+        "machines": "; ".join(f"{fp}: {machine} ({n} rows)" for (fp, machine), n in machines.items()),
+    }
+
+
+def provenance(*tables: pd.DataFrame) -> None:
+    """Display :func:`results_provenance` as a table, and as data for the report."""
+    _display_table(results_provenance(*tables), mime=PROVENANCE_MIME)
+
+
+def _display_table(mapping: dict[str, str], *, mime: str | None = None) -> None:
+    from IPython.display import display
+
+    rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
+                   for k, v in mapping.items())
+    width = max(map(len, mapping))
+    bundle = {"text/plain": "\n".join(f"{k:<{width}}  {v}" for k, v in mapping.items()), "text/html": f"<table>{rows}</table>"}
+    if mime:
+        bundle[mime] = dict(mapping)
+    display(bundle, raw=True)
