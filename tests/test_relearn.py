@@ -9,9 +9,10 @@ from torch import nn
 
 import unlearnlib.relearn as relearn_module
 from unlearnlib.experiment import ExperimentSpec, OriginalSpec, ResultStore
+from unlearnlib.ledger import MissingResultError
 from unlearnlib.profiles import Profile
 from unlearnlib.relearn import (SURVIVAL_MARGIN, RelearnBudget, RelearnSpec, relearn, relearn_subset, relearning_attack,
-                                relearning_table, relearning_verdict, run_relearning)
+                                relearning_rows, relearning_table, relearning_verdict, run_relearning)
 from unlearnlib.store import ModelStore
 from unlearnlib.training import Tensors, TrainConfig, fit
 
@@ -143,3 +144,10 @@ def test_the_ledger_row_is_written_once_and_reused(tmp_path, monkeypatch):
     assert len(calls) == 4 and retrain["relearn_gap"] == 0
     table = pd.read_csv(tmp_path / "ledger" / "relearning.csv")
     assert len(table) == 3 and table["key"].is_unique
+
+
+def test_a_missing_row_fails_before_any_data_is_loaded_when_computing_is_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_ONLY", "1")
+    monkeypatch.setattr(relearn_module, "load_study_data", lambda *a, **k: pytest.fail("data loaded although computing is off"))
+    with pytest.raises(MissingResultError, match="lacks 1 of 1 relearning rows"):
+        relearning_rows([_spec("finetune")], results=ResultStore(tmp_path / "ledger"), progress=False)

@@ -49,6 +49,7 @@ from torch import nn
 from .algorithms import DivergedError, get_method
 from .experiment import (PIPELINE_VERSION, ExperimentSpec, ResultStore, StudyData, _prepare, _unlearned_model, load_study_data,
                          retrain_seed)
+from .ledger import MissingResultError, ledger_only
 from .provenance import config_key, key_of, method_code_version, plain, stamp
 from .report import t_interval
 from .store import ModelStore
@@ -294,14 +295,18 @@ def relearning_rows(specs: Sequence[RelearnSpec], *, results: ResultStore | None
     from tqdm import tqdm
 
     results = results or ResultStore()
+    pending = [s for s in specs if results.ledger.get(LEDGER_KIND, config_key(s), s.code_version()) is None]
+    if pending and ledger_only():  # fail before loading any data
+        listed = "\n  ".join(s.label() for s in pending[:10])
+        raise MissingResultError(f"the ledger ({results.ledger.root}) lacks {len(pending)} of {len(specs)} relearning rows, e.g.\n  {listed}\n"
+                                 "compute them with `make reproduce` (resumes from the ledger), then commit data/ledger")
     by_original = defaultdict(list)
     for spec in specs:
         by_original[spec.experiment.original].append(spec)
     rows = {}
     bar = tqdm(total=len(specs), desc="relearning", disable=not progress)
     for original, group in by_original.items():
-        pending = [s for s in group if results.ledger.get(LEDGER_KIND, config_key(s), s.code_version()) is None]
-        data = load_study_data(original) if pending else None
+        data = load_study_data(original) if set(group) & set(pending) else None
         for spec in group:
             rows[spec] = run_relearning(spec, data=data, models=models, results=results)
             bar.update()
