@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 import unlearnlib.relearn as relearn_module
-from unlearnlib.experiment import ExperimentSpec, OriginalSpec, ResultStore
+from unlearnlib.runner import ResultStore
+from unlearnlib.specs import ExperimentSpec, OriginalSpec
 from unlearnlib.ledger import MissingResultError
 from unlearnlib.profiles import Profile
 from unlearnlib.relearn import (SURVIVAL_MARGIN, RelearnBudget, RelearnSpec, relearn, relearn_subset, relearning_attack,

@@ -47,10 +47,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .algorithms import DivergedError, get_method
-from .experiment import (PIPELINE_VERSION, ExperimentSpec, ResultStore, StudyData, _prepare, _unlearned_model, load_study_data,
-                         retrain_seed)
+from .originals import StudyData, load_study_data
+from .runner import ResultStore, prepare, unlearned_model
+from .specs import PIPELINE_VERSION, ExperimentSpec, retrain_seed
 from .ledger import MissingResultError, ledger_only
-from .provenance import config_key, key_of, method_code_version, plain, stamp
+from .provenance import key_of, method_code_version, plain
 from .report import t_interval
 from .store import ModelStore
 from .training import Tensors, batch_order, deterministic, device_of, evaluate, generator, random_flips
@@ -180,7 +181,7 @@ class RelearnSpec:
 
     @property
     def profile(self) -> str:
-        return self.experiment.original.profile
+        return self.experiment.profile
 
     def label(self) -> str:
         return f"relearning ({self.budget.describe()}) of {self.experiment.label()}"
@@ -200,7 +201,7 @@ def _relearned_reference(base: str, spec: RelearnSpec, task, split, data: StudyD
     attacked = task.make_model(0)
     cached = models.load("relearned", config, attacked)
     if cached is None:
-        model = task.original if base == "original" else _unlearned_model(experiment.retrain_spec(), task, split, models, False)[0]
+        model = task.original if base == "original" else unlearned_model(experiment.retrain_spec(), task, split, models, False)[0]
         outcome = relearning_attack(model, data.tensors, retain=split.retain, forget=split.forget, budget=spec.budget, seed=seed)
         before = evaluate(model, task.forget).accuracy
         models.save("relearned", config, outcome.model, forget_acc_before=before, seconds=outcome.seconds, steps=outcome.steps,
@@ -219,13 +220,13 @@ def run_relearning(spec: RelearnSpec, *, data: StudyData | None = None, models: 
     method's forget accuracy before and after, the relearned retrain's and original's, and
     ``relearn_gap`` = the method's relearned forget accuracy minus the retrain's (signed:
     positive means knowledge came back that retraining does not give)."""
-    ledger = (results or ResultStore()).ledger
+    results = results or ResultStore()
     experiment = spec.experiment
     get_method(experiment.method)  # fail on an unknown name before any work
 
     def compute() -> dict:
         models_ = models or ModelStore()
-        data_, split, task = _prepare(experiment, data, models_, progress, ledger=ledger)
+        data_, split, task = prepare(experiment, data, models_, progress, ledger=results.ledger)
         retrain = _relearned_reference("retrain", spec, task, split, data_, models_)
         original = _relearned_reference("original", spec, task, split, data_, models_)
         status = "ok"
@@ -233,7 +234,7 @@ def run_relearning(spec: RelearnSpec, *, data: StudyData | None = None, models: 
             own = retrain if experiment.method == "retrain" else original
         else:
             try:
-                model, _ = _unlearned_model(experiment, task, split, models_, progress)
+                model, _ = unlearned_model(experiment, task, split, models_, progress)
                 outcome = relearning_attack(model, data_.tensors, retain=split.retain, forget=split.forget, budget=spec.budget,
                                             seed=experiment.seed)
                 own = {"before": evaluate(model, task.forget).accuracy, "acc": outcome.forget_acc, "loss": outcome.forget_loss,
@@ -244,7 +245,6 @@ def run_relearning(spec: RelearnSpec, *, data: StudyData | None = None, models: 
                 status, own = f"diverged: {error}", {"before": nan, "acc": nan, "loss": nan, "test": nan, "seconds": nan,
                                                      "steps": retrain["steps"], "subset_size": retrain["subset_size"]}
         return {
-            **stamp(config_key(spec), spec.profile, spec.code_version()),
             "dataset": experiment.original.dataset,
             "model": experiment.original.model,
             "seed": experiment.seed,
@@ -270,8 +270,7 @@ def run_relearning(spec: RelearnSpec, *, data: StudyData | None = None, models: 
             "spec": json.dumps(plain(spec), sort_keys=True),
         }
 
-    ledger.fetch_or_compute(LEDGER_KIND, config_key(spec), spec.code_version(), compute, describe=spec.label())
-    return ledger.get(LEDGER_KIND, config_key(spec), spec.code_version())
+    return results.fetch(spec, compute)
 
 
 def main_table_specs(profile, *, datasets: Sequence[str], fraction: float, seeds: Sequence[int] | None = None,
@@ -295,7 +294,7 @@ def relearning_rows(specs: Sequence[RelearnSpec], *, results: ResultStore | None
     from tqdm import tqdm
 
     results = results or ResultStore()
-    pending = [s for s in specs if results.ledger.get(LEDGER_KIND, config_key(s), s.code_version()) is None]
+    pending = [s for s in specs if s not in results]
     if pending and ledger_only():  # fail before loading any data
         listed = "\n  ".join(s.label() for s in pending[:10])
         raise MissingResultError(f"the ledger ({results.ledger.root}) lacks {len(pending)} of {len(specs)} relearning rows, e.g.\n  {listed}\n"
