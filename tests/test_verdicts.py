@@ -242,3 +242,10 @@ def test_every_claim_declares_a_rule_and_every_no_difference_claim_a_margin_with
         assert paper.claim(key)["margin"] > 0 and paper.claim(key)["margin_reason"]
     with pytest.raises(KeyError, match="unknown finding 'nope'; declared: "):
         paper.claim("nope")
+
+
+def test_the_verdict_line_states_the_verdict_and_what_was_not_counted():
+    row = paper.verdict_row("sex_bias", "inconclusive", estimate=np.nan, ci_low=np.nan, ci_high=np.nan, counted=[], failing={"ssd": (4, 10)})
+    line = paper.verdict_line(row)
+    assert line.startswith("**Verdict:** inconclusive (Sex bias: ")
+    assert "no estimate (no method counted)" in line and "failing: ssd (4 of 10)" in line

@@ -317,8 +317,9 @@ def verdict_line(row: Mapping) -> str:
     """The notebook's "**Verdict:** ..." line for a verdict row (the HTML report reads it)."""
     declared = claim(row["finding"])
     interval = "" if pd.isna(row["ci_low"]) else f" [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+    estimate = "no estimate (no method counted)" if pd.isna(row["estimate"]) else f"estimate {row['estimate']:+.3f}{interval}"
     margin = "" if pd.isna(row["margin"]) else f"; margin ±{row['margin']:g}"
-    return (f"**Verdict:** {row['verdict']} ({declared['finding']}: {declared['claim']}) — estimate {row['estimate']:+.3f}{interval}"
+    return (f"**Verdict:** {row['verdict']} ({declared['finding']}: {declared['claim']}) — {estimate}"
             f"{margin}; counted: {row['methods_counted']}; failing: {row['methods_failed']}.")
 
 
