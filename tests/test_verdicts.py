@@ -249,3 +249,9 @@ def test_the_verdict_line_states_the_verdict_and_what_was_not_counted():
     line = paper.verdict_line(row)
     assert line.startswith("**Verdict:** inconclusive (Sex bias: ")
     assert "no estimate (no method counted)" in line and "failing: ssd (4 of 10)" in line
+
+
+def test_the_rule_applies_to_plain_numbers_of_any_split():
+    assert failures.fails(acc=0.675, bacc=0.40, majority_rate=0.669, reference_bacc=0.40)
+    assert failures.fails(acc=0.72, bacc=0.29, majority_rate=0.669, reference_bacc=0.40)
+    assert not failures.fails(acc=0.72, bacc=0.31, majority_rate=0.669, reference_bacc=0.40)

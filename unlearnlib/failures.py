@@ -28,6 +28,14 @@ RULE = (f"a run fails when its test accuracy is at most {MAJORITY_MARGIN} above 
         f"or its test balanced accuracy is more than {BACC_DROP} below the same seed's retrain")
 
 
+def fails(*, acc, bacc, majority_rate, reference_bacc):
+    """The rule itself, on numbers or arrays of one split: accuracy at most :data:`MAJORITY_MARGIN`
+    above that split's majority-class rate, or balanced accuracy more than :data:`BACC_DROP`
+    below the reference's (the same seed's retrain). Usable on any split (the tuning objective
+    applies it on the validation split)."""
+    return (acc <= majority_rate + MAJORITY_MARGIN) | (bacc < reference_bacc - BACC_DROP)
+
+
 def failed(rows: pd.DataFrame, majority_rates: Mapping[str, float]) -> pd.Series:
     """Whether each ledger row is a failed run (see the module docstring), as a boolean Series.
 
@@ -41,9 +49,8 @@ def failed(rows: pd.DataFrame, majority_rates: Mapping[str, float]) -> pd.Series
     if unknown:
         raise KeyError(f"no majority-class rate for datasets {unknown}; majority_rates has {sorted(majority_rates)}")
     majority = rows["dataset"].map(majority_rates).astype(float)
-    collapsed = rows["test_acc"] <= majority + MAJORITY_MARGIN
-    minority_lost = rows["test_bacc"] < rows["retrain_test_bacc"] - BACC_DROP
-    return (collapsed | minority_lost).rename("failed")
+    return fails(acc=rows["test_acc"], bacc=rows["test_bacc"], majority_rate=majority,
+                 reference_bacc=rows["retrain_test_bacc"]).rename("failed")
 
 
 def average_gap_bacc(rows: pd.DataFrame) -> pd.Series:
