@@ -16,12 +16,16 @@ from .paths import figures_dir
 
 def summarize(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = MAIN_METRICS) -> pd.DataFrame:
     """Mean, standard deviation and count over seeds, one row per group, columns
-    ``<metric>_mean`` / ``<metric>_sd`` and ``n``; group order as first seen."""
+    ``<metric>_mean`` / ``<metric>_sd`` and ``n``; group order as first seen. When ``table``
+    has a boolean ``failed`` column (``failures.with_damage``), ``failed_runs`` counts the
+    group's failed runs (k of its n)."""
     metrics = [m for m in metrics if m in table.columns]
     grouped = table.groupby(list(by), sort=False)
     out = grouped[metrics].agg(["mean", "std"])
     out.columns = [f"{metric}_{'sd' if stat == 'std' else stat}" for metric, stat in out.columns]
     out["n"] = grouped.size()
+    if "failed" in table.columns:
+        out["failed_runs"] = grouped["failed"].sum().astype(int)
     return out.reset_index()
 
 
@@ -39,7 +43,8 @@ def mean_sd(summary: pd.DataFrame, metrics: Sequence[str], digits: int = 3) -> p
 
 
 def paired_difference(
-    table: pd.DataFrame, *, column: str, a: str, b: str, metric: str, by: Sequence[str], pair_on: str = "seed", confidence: float = 0.95
+    table: pd.DataFrame, *, column: str, a: str, b: str, metric: str, by: Sequence[str], pair_on: str = "seed", confidence: float = 0.95,
+    margin: float | None = None,
 ) -> pd.DataFrame:
     """For each group in ``by``: the mean of ``metric`` where ``column == a`` minus where
     ``column == b``, paired on ``pair_on`` (the seed), with a t-based confidence interval
@@ -51,6 +56,10 @@ def paired_difference(
     point and p is 0 if it is nonzero, 1 if it is zero, matching whether the interval
     excludes 0. A group with both arms missing is left out. Two rows for one (group, arm,
     pair) raise ValueError: averaging them would hide a duplicated run.
+
+    With an equivalence ``margin``, each row also carries ``margin`` and ``p_equivalence``:
+    the p-value of the two one-sided tests (TOST) that the mean difference lies inside
+    (-margin, +margin) (:func:`tost_p_value`).
     """
     by = list(by)
     arms = table[table[column].isin([a, b])]
@@ -64,8 +73,37 @@ def paired_difference(
         diff = (paired["a"] - paired["b"]).to_numpy(dtype=float)
         mean, half, p = _one_sample_t(diff, confidence)
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(by, key)), "metric": metric, "difference": mean, "ci_low": mean - half, "ci_high": mean + half, "p_value": p, "pairs": len(diff)})
+        row = {**dict(zip(by, key)), "metric": metric, "difference": mean, "ci_low": mean - half, "ci_high": mean + half, "p_value": p, "pairs": len(diff)}
+        if margin is not None:
+            row.update(margin=margin, p_equivalence=tost_p_value(diff, margin))
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def difference_from_reference(
+    rows: pd.DataFrame, *, metrics: Sequence[str], by: Sequence[str], reference: str = "retrain", confidence: float = 0.95,
+    margin: float | None = None,
+) -> pd.DataFrame:
+    """For each group in ``by`` and each metric ``m``: the mean of ``m - <reference>_m`` over the
+    group's rows (a ledger row carries the same seed's retrain as ``retrain_<m>``, so each row is
+    one pair), with the t-interval, the two-sided p-value and, with ``margin``, the TOST
+    ``p_equivalence``. Columns as :func:`paired_difference`."""
+    by = list(by)
+    missing = [c for m in metrics for c in (m, f"{reference}_{m}") if c not in rows]
+    if missing:
+        raise KeyError(f"rows lack the columns {missing}; each metric needs its own and the reference's column")
+    out = []
+    for key, group in rows.groupby(by, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        for metric in metrics:
+            diff = (group[metric] - group[f"{reference}_{metric}"]).dropna().to_numpy(dtype=float)
+            mean, half, p = _one_sample_t(diff, confidence)
+            row = {**dict(zip(by, key)), "metric": metric, "difference": mean, "ci_low": mean - half, "ci_high": mean + half,
+                   "p_value": p, "pairs": len(diff)}
+            if margin is not None:
+                row.update(margin=margin, p_equivalence=tost_p_value(diff, margin))
+            out.append(row)
+    return pd.DataFrame(out)
 
 
 def _refuse_duplicates(table: pd.DataFrame, keys: list[str]) -> None:
@@ -95,6 +133,30 @@ def t_interval(values, confidence: float = 0.95) -> tuple[float, float]:
     values = np.asarray(values, dtype=float)
     mean, half, _ = _one_sample_t(values[~np.isnan(values)], confidence)
     return mean - half, mean + half
+
+
+def tost_p_value(differences, margin: float) -> float:
+    """Two one-sided t-tests (Schuirmann's TOST) of paired ``differences`` against an
+    equivalence margin: H0 mean <= -margin and H0 mean >= +margin. Returns the larger of the
+    two one-sided p-values; below alpha, both nulls are rejected and the mean difference lies
+    inside (-margin, +margin) (equivalently, the 1 - 2 alpha interval lies inside the margin).
+
+    NaN values are dropped; NaN with fewer than two differences. With zero spread the test is
+    exact: 0 when the constant difference lies strictly inside the margin, else 1."""
+    if not np.isfinite(margin) or margin <= 0:
+        raise ValueError(f"margin must be a positive, finite number; got {margin!r}")
+    diff = np.asarray(differences, dtype=float)
+    diff = diff[~np.isnan(diff)]
+    n = len(diff)
+    if n < 2:
+        return float("nan")
+    mean, sd = float(diff.mean()), float(diff.std(ddof=1))
+    if sd <= 1e-12 * max(1.0, abs(mean)):
+        return 0.0 if abs(mean) < margin else 1.0
+    se = sd / np.sqrt(n)
+    p_above_lower = stats.t.sf((mean + margin) / se, n - 1)  # H0: mean <= -margin
+    p_below_upper = stats.t.cdf((mean - margin) / se, n - 1)  # H0: mean >= +margin
+    return float(max(p_above_lower, p_below_upper))
 
 
 def smallest_ruled_out(ci_low, ci_high):
