@@ -75,3 +75,13 @@ def test_the_committed_ledger_holds_each_key_once():
     ledger = Ledger()
     for kind in ("experiments", "tuning", "forgetting_quality", "originals", "sample_scores", "memorization"):
         ledger.table(kind)  # raises LedgerError on a repeated key
+
+
+def test_the_repair_command_mends_a_badly_merged_ledger(tmp_path, monkeypatch, capsys):
+    from unlearnlib import cli
+
+    _merged_badly(tmp_path, [_row("a", 0.1, "2026-01-01T00:00:00+00:00"), _row("a", 0.2, "2026-01-02T00:00:00+00:00")])
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_DIR", str(tmp_path))
+    assert cli.main(["ledger", "repair", "--kind", "experiments"]) == 0
+    assert "dropped 1 repeated row" in capsys.readouterr().out
+    assert list(Ledger(tmp_path).table("experiments")["avg_gap"]) == [0.2]

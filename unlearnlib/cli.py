@@ -152,6 +152,16 @@ def _results(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger_repair(args: argparse.Namespace) -> int:
+    from .ledger import KINDS, Ledger
+
+    ledger = Ledger()
+    for kind in args.kind or KINDS:
+        dropped = ledger.repair(kind)
+        print(f"{ledger.path(kind)}: " + (f"dropped {dropped} repeated row(s), kept the newest of each key" if dropped else "each key once"))
+    return 0
+
+
 def _verify(args: argparse.Namespace) -> int:
     from .verify import verify
 
@@ -224,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--from-ledger", action="store_true",
                            help="train nothing: render every notebook from the ledger (make figures); fails naming missing rows")
     reproduce.set_defaults(run=_reproduce)
+
+    ledger = commands.add_parser("ledger", help="look after the results ledger").add_subparsers(dest="ledger_command", required=True)
+    repair = ledger.add_parser("repair", help="keep one row per key (the newest), as after a merge that appended a row twice")
+    repair.add_argument("--kind", action="append", help="only this kind of rows (repeatable), e.g. experiments")
+    repair.set_defaults(run=_ledger_repair)
 
     check = commands.add_parser("verify", help="recompute K random ledger rows from scratch and compare them with the committed ones")
     check.add_argument("--sample", type=int, default=2, help="how many rows (default 2)")

@@ -48,7 +48,7 @@ from .plots import CAPTION_SUFFIX
 
 EXPORTS_FOLDER = "notebooks"  # under the figures folder
 
-_VERDICT_CLASSES = {"agree": "agree", "partly agree": "partly", "disagree": "disagree", "inconclusive": "partly"}
+_VERDICT_CLASSES = {"agree": "agree", "partly agree": "partly", "mixed": "partly", "disagree": "disagree", "inconclusive": "partly"}
 
 # nbconvert's lab template minus the scripts it would fetch from a CDN.
 _OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from . import paper
 from .html_report import build_report
 from .ledger import MissingResultError
 from .paths import figures_dir, notebook_paths, project_root
@@ -143,4 +144,5 @@ def _merged_streams(outputs: list) -> list:
 def write_html_report(executed: list[Path], *, export_notebooks: bool = True) -> Path:
     """``figures/report.html`` for the executed notebooks, with their HTML exports
     (see ``unlearnlib.html_report``; ``render_report()`` rebuilds it without executing)."""
+    paper.write_verdicts(figures_dir())  # every notebook's verdicts in one table, which the report and README read
     return build_report(executed, figures=figures_dir(), export_notebooks=export_notebooks)
