@@ -1,0 +1,93 @@
+"""The opt-in compute path: the default is today's loop bit for bit; the fast path still trains."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from unlearnlib.models import create_model
+from unlearnlib.training import (EAGER_FP32, ComputePath, Tensors, TrainConfig, batch_order, choose_path, deterministic,
+                                 evaluate, fit, generator, make_optimizer, native_bf16, random_flips)
+
+RECIPE = TrainConfig(epochs=3, batch_size=32, lr=0.05, flips=True)
+
+
+def _data(n: int = 192, seed: int = 0) -> Tensors:
+    # Three classes told apart by the mean brightness of one channel: learnable in a few epochs.
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    images = rng.integers(0, 120, (n, 3, 16, 16)).astype(np.uint8)
+    images[:, 0] += (labels * 60).astype(np.uint8)[:, None, None]
+    return Tensors.from_arrays(images, labels)
+
+
+def _model(seed: int = 0):
+    return create_model("resnet_tiny", num_classes=3, in_chans=3, image_size=16, seed=seed)
+
+
+def _reference_fit(model, data: Tensors, config: TrainConfig, seed: int) -> list[float]:
+    """The training loop as it was before compute paths existed (kept verbatim, minus the bar)."""
+    gen = generator(seed)
+    optimizer, scheduler = make_optimizer(model, config, math.ceil(len(data) / config.batch_size))
+    losses = []
+    with deterministic():
+        model.train()
+        for _ in range(config.epochs):
+            total_loss = torch.zeros(())
+            for index in batch_order(len(data), config.batch_size, gen):
+                x, y = data.x[index], data.y[index]
+                if config.flips:
+                    x = random_flips(x, gen)
+                logits = model(x)
+                loss = F.cross_entropy(logits, y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                total_loss += loss.detach() * len(index)
+            losses.append(total_loss.item() / len(data))
+    return losses
+
+
+def test_default_path_is_the_old_loop_bit_for_bit():
+    data = _data()
+    reference, ours = _model(), _model()
+    reference_losses = _reference_fit(reference, data, RECIPE, seed=3)
+    history = fit(ours, data, RECIPE, seed=3, progress=False)  # no path given: the default
+    assert history.loss == reference_losses
+    for (name, a), b in zip(reference.state_dict().items(), ours.state_dict().values()):
+        assert torch.equal(a, b), name
+    np.testing.assert_array_equal(evaluate(reference, data).logits, evaluate(ours, data).logits)
+
+
+def test_fast_path_trains_and_leaves_weights_in_the_default_layout():
+    data = _data()
+    model = _model()
+    path = ComputePath(channels_last=True, bf16=True)
+    history = fit(model, data, TrainConfig(epochs=6, batch_size=32, lr=0.05, flips=False), seed=0, progress=False, path=path)
+    assert history.loss[-1] < 0.7 * history.loss[0]
+    assert all(p.is_contiguous() for p in model.parameters())
+    fast, exact = evaluate(model, data, path=path), evaluate(model, data)
+    assert fast.logits.dtype == np.float32
+    assert np.mean(fast.preds == exact.preds) > 0.95  # bf16 rounding flips few predictions
+    # ...and it differs from eager fp32, or the path was not applied at all
+    eager = _model()
+    fit(eager, data, TrainConfig(epochs=6, batch_size=32, lr=0.05, flips=False), seed=0, progress=False)
+    assert not torch.equal(next(eager.parameters()), next(model.parameters()))
+
+
+def test_choose_path_and_labels():
+    assert EAGER_FP32.label() == "eager-fp32"
+    assert ComputePath(channels_last=True, bf16=True).label() == "channels_last+bf16"
+    cpu = choose_path("cpu")
+    assert cpu.channels_last and cpu.bf16 == native_bf16("cpu") and not cpu.compile
+    assert choose_path("cpu", compile=True).compile
+    assert not choose_path("meta").bf16  # no such hardware: never emulated bf16
+
+
+def test_fit_refuses_a_path_that_is_not_a_compute_path():
+    with pytest.raises(TypeError, match="ComputePath"):
+        fit(_model(), _data(32), RECIPE, seed=0, progress=False, path="bf16")
