@@ -86,6 +86,10 @@ def test_choose_path_and_labels():
     assert cpu.channels_last and cpu.bf16 == native_bf16("cpu") and not cpu.compile
     assert choose_path("cpu", compile=True).compile
     assert not choose_path("meta").bf16  # no such hardware: never emulated bf16
+    for path in (EAGER_FP32, cpu, ComputePath(bf16=True, compile=True)):
+        assert ComputePath.from_label(path.label()) == path
+    with pytest.raises(ValueError, match="fp16"):
+        ComputePath.from_label("channels_last+fp16")
 
 
 def test_fit_refuses_a_path_that_is_not_a_compute_path():

@@ -59,6 +59,18 @@ class ComputePath:
         parts = [name for name in ("channels_last", "bf16", "compile") if getattr(self, name)]
         return "+".join(parts) if parts else "eager-fp32"
 
+    @classmethod
+    def from_label(cls, label: str) -> "ComputePath":
+        """The inverse of ``label`` (for a setting such as ``UNLEARNLIB_COMPUTE_PATH``)."""
+        if label == "eager-fp32":
+            return cls()
+        parts = label.split("+")
+        unknown = [part for part in parts if part not in ("channels_last", "bf16", "compile")]
+        if unknown or not parts:
+            raise ValueError(f"unknown compute path {label!r}: use 'eager-fp32' or a '+'-joined subset of "
+                             "channels_last, bf16, compile (e.g. 'channels_last+bf16')")
+        return cls(**{part: True for part in parts})
+
 
 EAGER_FP32 = ComputePath()  # the default: every committed result was trained this way
 
