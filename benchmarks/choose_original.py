@@ -143,6 +143,15 @@ def meets(row, names) -> bool:
     return all(row[name] >= TARGETS[name] for name in names)
 
 
+STEPS_30 = Candidate(f"tiny, no flips, {30 * HAM_STEPS_PER_EPOCH} steps", flips=False, steps=30 * HAM_STEPS_PER_EPOCH)
+STEPS_60 = Candidate(f"tiny, flips, {60 * HAM_STEPS_PER_EPOCH} steps", steps=60 * HAM_STEPS_PER_EPOCH)
+JOBS = {  # the short plans that fit a loaded machine; run two of them side by side, one thread each
+    "parity": lambda fast: [run("parity", TODAY, "ham10000", seed, fast) for seed in (0, 1)],
+    "sixty": lambda fast: [run("frontier", FRONTIER[2], "ham10000", seed, fast) for seed in (1, 0)],
+    "breast": lambda fast: [run("steps", candidate, "breastmnist", 0, fast) for candidate in (STEPS_30, STEPS_60)],
+}
+
+
 def main_run(fast: ComputePath) -> None:
     # Most informative first: the machine is shared and the run may be cut short.
     for seed in (0, 1):  # parity: the same recipe both ways
@@ -185,16 +194,29 @@ def table(rows: pd.DataFrame, by: list[str]) -> str:
     return "\n".join(lines)
 
 
+LEDGER_ORIGINALS = Path(__file__).parent.parent / "data" / "ledger" / "originals.csv"
+
+
+def ledger_fp32_rows() -> pd.DataFrame:
+    """Today's HAM10000 originals from the committed ledger: the eager fp32 side of the parity,
+    same split, init seeds and recipe (trained on 2 threads; seconds there are not comparable)."""
+    rows = pd.read_csv(LEDGER_ORIGINALS)
+    rows = rows[(rows["dataset"] == "ham10000") & (rows["profile"] == "cpu")].sort_values("seed")
+    return rows.assign(group="parity", candidate=TODAY.name, path="eager-fp32 (ledger)", seconds=rows["train_seconds"],
+                       load_before=float("nan"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", action="store_true", help="print the markdown tables from the CSV and stop")
     parser.add_argument("--retime", help="train this frontier candidate once more (seed 0) and append the row")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--job", choices=sorted(JOBS), help="run only this short plan (default: everything)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     fast = choose_path("cpu")
     if args.table:
-        rows = done_rows()
+        rows = pd.concat([ledger_fp32_rows(), done_rows()], ignore_index=True)
         for group in ("parity", "frontier", "steps"):
             print(f"\n{group}\n" + table(rows[rows["group"] == group], ["candidate", "dataset", "path"] if group != "frontier" else ["candidate"]))
         return
@@ -203,7 +225,7 @@ def main() -> None:
         run("retime", candidate, "ham10000", 0, fast, again=True)
         return
     print(f"fast path: {fast.label()}; threads {torch.get_num_threads()}; load {load()}", flush=True)
-    main_run(fast)
+    JOBS[args.job](fast) if args.job else main_run(fast)
 
 
 if __name__ == "__main__":
