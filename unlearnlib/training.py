@@ -10,6 +10,7 @@ memory, bf16 autocast, torch.compile); the default is eager fp32, today's loop e
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import time
 from dataclasses import dataclass, field
@@ -73,6 +74,27 @@ class ComputePath:
 
 
 EAGER_FP32 = ComputePath()  # the default: every committed result was trained this way
+_CURRENT_PATH = contextvars.ContextVar("compute_path", default=EAGER_FP32)
+
+
+@contextlib.contextmanager
+def use_path(path: ComputePath):
+    """Run every ``fit`` / ``evaluate`` inside on ``path`` unless one passes its own.
+
+    So a runner can choose the path once, and code that calls ``fit`` (the algorithms,
+    whose source digests key their records) need not change."""
+    if not isinstance(path, ComputePath):
+        raise TypeError(f"path must be a ComputePath (e.g. choose_path()); got {path!r}")
+    token = _CURRENT_PATH.set(path)
+    try:
+        yield path
+    finally:
+        _CURRENT_PATH.reset(token)
+
+
+def current_path() -> ComputePath:
+    """The path ``fit`` and ``evaluate`` use when not given one (eager fp32 outside ``use_path``)."""
+    return _CURRENT_PATH.get()
 
 
 def native_bf16(device: torch.device | str = "cpu") -> bool:
@@ -234,11 +256,13 @@ def fit(
     seed: int,
     progress: bool = True,
     desc: str = "train",
-    path: ComputePath = EAGER_FP32,
+    path: ComputePath | None = None,
 ) -> TrainHistory:
     """Train ``model`` in place with cross-entropy; return its history.
 
-    ``path`` changes how the arithmetic runs (see ``ComputePath``); the default is eager fp32."""
+    ``path`` changes how the arithmetic runs (see ``ComputePath``); None means
+    ``current_path()``, which is eager fp32 unless a ``use_path`` block says otherwise."""
+    path = current_path() if path is None else path
     if not isinstance(path, ComputePath):
         raise TypeError(f"path must be a ComputePath (e.g. choose_path()); got {path!r}")
     if len(data) == 0:
@@ -284,10 +308,11 @@ def fit(
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, data: Tensors, *, batch_size: int = 1024, path: ComputePath = EAGER_FP32) -> Evaluation:
+def evaluate(model: nn.Module, data: Tensors, *, batch_size: int = 1024, path: ComputePath | None = None) -> Evaluation:
     """Per-sample logits and cross-entropy losses in eval mode (the model's mode is restored).
 
-    Under a bf16 ``path`` the logits are computed in bf16 and returned as fp32."""
+    ``path`` as in ``fit``; under a bf16 path the logits are computed in bf16 and returned as fp32."""
+    path = current_path() if path is None else path
     was_training = model.training
     model.eval()
     device = device_of(model)
