@@ -147,6 +147,7 @@ STEPS_30 = Candidate(f"tiny, no flips, {30 * HAM_STEPS_PER_EPOCH} steps", flips=
 STEPS_60 = Candidate(f"tiny, flips, {60 * HAM_STEPS_PER_EPOCH} steps", steps=60 * HAM_STEPS_PER_EPOCH)
 JOBS = {  # the short plans that fit a loaded machine; run two of them side by side, one thread each
     "parity": lambda fast: [run("parity", TODAY, "ham10000", seed, fast) for seed in (0, 1)],
+    "parity_fp32": lambda fast: [run("parity", TODAY, "ham10000", 0, EAGER_FP32)],  # same machine and threads
     "sixty": lambda fast: [run("frontier", FRONTIER[2], "ham10000", seed, fast) for seed in (1, 0)],
     "breast": lambda fast: [run("steps", candidate, "breastmnist", 0, fast) for candidate in (STEPS_30, STEPS_60)],
 }
