@@ -3,13 +3,18 @@
 The whole split lives in one float tensor; a batch is an index into it, so the hot loop
 has no per-sample Python. Augmentation is random horizontal and vertical flips, applied
 to whole batches with masks. Same seed, same thread count: same weights and metrics.
+
+How the arithmetic runs is a separate, opt-in choice (``ComputePath``: channels-last
+memory, bf16 autocast, torch.compile); the default is eager fp32, today's loop exactly.
 """
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,6 +41,109 @@ class TrainConfig:
             raise ValueError(f"epochs >= 0, batch_size >= 1 and lr > 0 are required; got {self}")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be 'cosine' or 'constant'; got {self.schedule!r}")
+
+
+@dataclass(frozen=True)
+class ComputePath:
+    """How ``fit`` (and ``evaluate``) run the arithmetic, not what they compute.
+
+    Not a field of ``TrainConfig`` on purpose: the recipe is part of every ledger key, the
+    path belongs to the code version and machine fingerprint (records of different paths
+    must never mix, yet the same recipe on another path is the same experiment)."""
+
+    channels_last: bool = False  # NHWC activations: faster oneDNN convolutions on CPU
+    bf16: bool = False  # autocast forward and loss to bfloat16 (weights and optimizer stay fp32)
+    compile: bool = False  # torch.compile the model (pays only once its compile time is amortised)
+
+    def label(self) -> str:
+        """A short stable name, e.g. ``eager-fp32`` or ``channels_last+bf16``; for code versions."""
+        parts = [name for name in ("channels_last", "bf16", "compile") if getattr(self, name)]
+        return "+".join(parts) if parts else "eager-fp32"
+
+    @classmethod
+    def from_label(cls, label: str) -> "ComputePath":
+        """The inverse of ``label`` (for a setting such as ``UNLEARNLIB_COMPUTE_PATH``)."""
+        if label == "eager-fp32":
+            return cls()
+        parts = label.split("+")
+        unknown = [part for part in parts if part not in ("channels_last", "bf16", "compile")]
+        if unknown or not parts:
+            raise ValueError(f"unknown compute path {label!r}: use 'eager-fp32' or a '+'-joined subset of "
+                             "channels_last, bf16, compile (e.g. 'channels_last+bf16')")
+        return cls(**{part: True for part in parts})
+
+
+EAGER_FP32 = ComputePath()  # the default: every committed result was trained this way
+_CURRENT_PATH = contextvars.ContextVar("compute_path", default=EAGER_FP32)
+
+
+@contextlib.contextmanager
+def use_path(path: ComputePath):
+    """Run every ``fit`` / ``evaluate`` inside on ``path`` unless one passes its own.
+
+    So a runner can choose the path once, and code that calls ``fit`` (the algorithms,
+    whose source digests key their records) need not change."""
+    if not isinstance(path, ComputePath):
+        raise TypeError(f"path must be a ComputePath (e.g. choose_path()); got {path!r}")
+    token = _CURRENT_PATH.set(path)
+    try:
+        yield path
+    finally:
+        _CURRENT_PATH.reset(token)
+
+
+def current_path() -> ComputePath:
+    """The path ``fit`` and ``evaluate`` use when not given one (eager fp32 outside ``use_path``)."""
+    return _CURRENT_PATH.get()
+
+
+def native_bf16(device: torch.device | str = "cpu") -> bool:
+    """Whether ``device`` computes bf16 in hardware (else autocast emulates it, slower than fp32)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: ask torch instead
+        return bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def choose_path(device: torch.device | str = "cpu", *, compile: bool = False) -> ComputePath:
+    """The fastest sound path measured on this kind of machine (benchmarks/training_throughput.py).
+
+    bf16 only where the hardware has it natively; channels-last on CPU (oneDNN prefers NHWC;
+    on GPU cuDNN picks its own layouts); compile only when the caller says it pays: a
+    compile costs tens of seconds on 2 cores, more than it saves on one short training."""
+    device = torch.device(device)
+    return ComputePath(channels_last=device.type == "cpu", bf16=native_bf16(device), compile=compile)
+
+
+def _prepare(model: nn.Module, path: ComputePath) -> nn.Module:
+    """The module that runs forward passes under ``path`` (``model`` itself on the default path)."""
+    if path.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return torch.compile(model) if path.compile else model
+
+
+def _restore(model: nn.Module, path: ComputePath) -> None:
+    # Weights back to the default layout, so that saving, hashing and later eager use see
+    # the same tensors whatever path trained them.
+    if path.channels_last:
+        model.to(memory_format=torch.contiguous_format)
+
+
+def _autocast(path: ComputePath, device: torch.device):
+    if path.bf16:
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _to_input(x: torch.Tensor, path: ComputePath, device: torch.device) -> torch.Tensor:
+    x = x.to(device)
+    return x.contiguous(memory_format=torch.channels_last) if path.channels_last else x
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,8 +256,15 @@ def fit(
     seed: int,
     progress: bool = True,
     desc: str = "train",
+    path: ComputePath | None = None,
 ) -> TrainHistory:
-    """Train ``model`` in place with cross-entropy; return its history."""
+    """Train ``model`` in place with cross-entropy; return its history.
+
+    ``path`` changes how the arithmetic runs (see ``ComputePath``); None means
+    ``current_path()``, which is eager fp32 unless a ``use_path`` block says otherwise."""
+    path = current_path() if path is None else path
+    if not isinstance(path, ComputePath):
+        raise TypeError(f"path must be a ComputePath (e.g. choose_path()); got {path!r}")
     if len(data) == 0:
         raise ValueError("cannot train on an empty set")
     gen = generator(seed)
@@ -158,6 +273,8 @@ def fit(
     history = TrainHistory(correct=np.zeros((config.epochs, len(data)), dtype=bool))
     device = device_of(model)
     start = time.perf_counter()
+    default = path == EAGER_FP32  # the default path runs exactly the loop every committed result ran
+    forward = model if default else _prepare(model, path)
     with deterministic():
         model.train()
         bar = tqdm(range(config.epochs), desc=desc, disable=not progress, leave=False)
@@ -168,8 +285,13 @@ def fit(
                 x, y = data.x[index], data.y[index]
                 if config.flips:
                     x = random_flips(x, gen)
-                logits = model(x.to(device))
-                loss = F.cross_entropy(logits, y.to(device))
+                if default:
+                    logits = model(x.to(device))
+                    loss = F.cross_entropy(logits, y.to(device))
+                else:
+                    with _autocast(path, device):
+                        logits = forward(_to_input(x, path, device))
+                        loss = F.cross_entropy(logits, y.to(device))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -180,17 +302,28 @@ def fit(
             history.accuracy.append(correct.float().mean().item())
             history.correct[epoch] = correct.numpy()
             bar.set_postfix(loss=f"{history.loss[-1]:.3f}", acc=f"{history.accuracy[-1]:.3f}")
+    _restore(model, path)
     history.seconds = time.perf_counter() - start
     return history
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, data: Tensors, *, batch_size: int = 1024) -> Evaluation:
-    """Per-sample logits and cross-entropy losses in eval mode (the model's mode is restored)."""
+def evaluate(model: nn.Module, data: Tensors, *, batch_size: int = 1024, path: ComputePath | None = None) -> Evaluation:
+    """Per-sample logits and cross-entropy losses in eval mode (the model's mode is restored).
+
+    ``path`` as in ``fit``; under a bf16 path the logits are computed in bf16 and returned as fp32."""
+    path = current_path() if path is None else path
     was_training = model.training
     model.eval()
     device = device_of(model)
-    logits = [model(data.x[i : i + batch_size].to(device)).cpu() for i in range(0, len(data), batch_size)]
+    if path == EAGER_FP32:
+        logits = [model(data.x[i : i + batch_size].to(device)).cpu() for i in range(0, len(data), batch_size)]
+    else:
+        forward = _prepare(model, path)
+        with _autocast(path, device):
+            logits = [forward(_to_input(data.x[i : i + batch_size], path, device)).float().cpu()
+                      for i in range(0, len(data), batch_size)]
+        _restore(model, path)
     model.train(was_training)
     logits = torch.cat(logits) if logits else torch.zeros((0, 0))
     losses = F.cross_entropy(logits, data.y, reduction="none") if len(data) else torch.zeros(0)
