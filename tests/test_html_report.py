@@ -12,11 +12,12 @@ import pytest
 
 from unlearnlib import html_report, html_tables, paper
 from unlearnlib.html_report import render_report
-from unlearnlib.notebook import PROVENANCE_MIME
+from unlearnlib.notebook import FINDINGS_MIME, PROVENANCE_MIME
 from unlearnlib.paths import FIGURES_DIR_ENV
 from unlearnlib.study import PRIMARY_ENDPOINT
 
 ROOT = Path(__file__).resolve().parents[1]
+FAKE_FINDINGS = ["A finding handed over as data by the test", "and a second one"]
 FAKE_PROVENANCE = {"results": "12 ledger rows", "computed (UTC)": "2026-11-28 07:53 to 2026-11-29 10:00"}
 CAPTION = "A caption written by the test: mean over 5 seeds, bars ± 1 sd."
 
@@ -43,6 +44,11 @@ def _copy_outputs(tmp_path: Path) -> tuple[list[Path], Path]:
         if path.stem.startswith("02_"):
             cell = notebook.cells[-1]
             cell.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": "x", PROVENANCE_MIME: FAKE_PROVENANCE})]
+            # findings as data, in a cell whose source never says "findings"; and Markdown that is not findings
+            notebook.cells.append(nbformat.v4.new_code_cell("show(x)", outputs=[nbformat.v4.new_output(
+                "display_data", data={"text/markdown": "- markdown that is not a finding", FINDINGS_MIME: {"findings": FAKE_FINDINGS}})]))
+            notebook.cells.append(nbformat.v4.new_code_cell("findings = 1", outputs=[nbformat.v4.new_output(
+                "display_data", data={"text/markdown": "- **Verdict:** agree (text the report must not parse)"})]))
         nbformat.write(notebook, str(tmp_path / "notebooks" / path.name))
         copies.append(tmp_path / "notebooks" / path.name)
     return copies, figures
@@ -117,6 +123,13 @@ def test_without_verdict_files_every_finding_points_to_its_notebook(built):
     page = built[3]
     table = page[page.index("id=\"paper\""):page.index("id=\"methods\"")]
     assert all(f"see <a href='#nb-{item['notebook']}'>" in table for item in paper.FINDINGS) and "class='verdict" not in table
+
+
+def test_findings_are_read_from_the_notebooks_data_not_from_text(built):
+    _, _, _, page = built
+    section = page[page.index("id='nb-02'"):page.index("id='nb-03'")]
+    assert all(html.escape(line) in section for line in FAKE_FINDINGS)
+    assert "text the report must not parse" not in section and "markdown that is not a finding" not in section
 
 
 def test_provenance_is_read_from_the_notebooks_data_not_from_text(built):

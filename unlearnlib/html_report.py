@@ -14,8 +14,8 @@ It shows, in order:
 
 Conventions for notebook authors:
 
-- The *findings cell* is a code cell whose source mentions ``findings``; whatever Markdown
-  it displays (``display(Markdown(...))``) is shown as the notebook's findings.
+- A notebook's findings are what it handed to ``unlearnlib.notebook.show_findings(lines)``
+  (an output of type ``notebook.FINDINGS_MIME``), shown as a Markdown list.
 - The provenance of a notebook is the output of ``unlearnlib.notebook.provenance(...)``
   (an output of type ``notebook.PROVENANCE_MIME``); nothing is parsed from text.
 - Figures and tables a notebook writes start with its number: ``figures/02_*.png``; a
@@ -42,7 +42,7 @@ import pandas as pd
 from . import __version__, paper
 from .html_methods import methods_html
 from .html_tables import format_number, kv_table, table_html
-from .notebook import PROVENANCE_MIME
+from .notebook import FINDINGS_MIME, PROVENANCE_MIME
 from .paths import figures_dir, notebook_paths
 from .plots import CAPTION_SUFFIX
 
@@ -81,14 +81,15 @@ details summary { cursor: pointer; color: #4a7bd0; }
 # -- reading an executed notebook -------------------------------------------------------
 
 def notebook_findings(notebook) -> list[str]:
-    """The Markdown texts the findings cell(s) displayed."""
+    """The findings the notebook handed over as data (``notebook.show_findings``), as one
+    Markdown list per call."""
     texts = []
     for cell in notebook.cells:
-        if cell.cell_type == "code" and "findings" in cell.source:
-            for output in cell.get("outputs", []):
-                text = output.get("data", {}).get("text/markdown", "")
-                texts.append("".join(text) if isinstance(text, list) else text)
-    return [t for t in texts if t.strip()]
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data", {}).get(FINDINGS_MIME)
+            if data and data.get("findings"):
+                texts.append("\n".join(f"- {line}" for line in data["findings"]))
+    return texts
 
 
 def notebook_provenance(notebook) -> dict[str, str]:

@@ -13,7 +13,9 @@ which shows, as a table, where the results it displayed came from: how many ledg
 when they were computed (the ledger's ``finished_utc``, not the time of rendering), by
 which library version, commits and machines. The same facts travel to the HTML report as
 data, in an output of type :data:`PROVENANCE_MIME`; nothing in them changes when the same
-results are rendered again, so a rerender writes the same bytes.
+results are rendered again, so a rerender writes the same bytes. Its findings, computed
+from its tables, are shown with ``show_findings(lines)``: a Markdown list for the reader and,
+for the report, the same lines as data (:data:`FINDINGS_MIME`).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from . import plots
 from .profiles import Profile, get_profile
 
 PROVENANCE_MIME = "application/vnd.unlearnlib.provenance+json"
+FINDINGS_MIME = "application/vnd.unlearnlib.findings+json"
 SEED_SETS = ("seeds", "curve_seeds")  # the profile's fields a notebook may take its seeds from
 # The ledger's provenance columns that provenance() summarises.
 _ROW_COLUMNS = ("key", "finished_utc", "unlearnlib_version", "commit", "machine", "fingerprint")
@@ -78,6 +81,14 @@ def results_provenance(*tables: pd.DataFrame) -> dict[str, str]:
 def provenance(*tables: pd.DataFrame) -> None:
     """Display :func:`results_provenance` as a table, and as data for the report."""
     _display_table(results_provenance(*tables), mime=PROVENANCE_MIME)
+
+
+def show_findings(lines: Sequence[str]) -> None:
+    """The notebook's findings: a Markdown list for the reader, the lines as data for the report."""
+    from IPython.display import display  # only inside a notebook's kernel
+
+    lines = [str(line) for line in lines]
+    display({"text/markdown": "\n".join(f"- {line}" for line in lines), FINDINGS_MIME: {"findings": lines}}, raw=True)
 
 
 def _display_table(mapping: dict[str, str], *, mime: str | None = None) -> None:
