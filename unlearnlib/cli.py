@@ -8,7 +8,7 @@ from numbers import Integral
 from pathlib import Path
 
 from .constraints import Interval, allowed, domain, satisfied
-from .settings import COMMAND_ENV, DATA_DIR_ENV
+from .settings import DATA_DIR_ENV
 
 DASK_WORKERS = domain(Interval(Integral, 1, None, closed="left"))  # 0 once ran without Dask, silently
 
@@ -249,8 +249,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # Recorded in every executed notebook's provenance cell.
-    os.environ.setdefault(COMMAND_ENV, " ".join(["python -m unlearnlib", *(sys.argv[1:] if argv is None else argv)]))
     if args.data_dir is not None:  # notebooks run in subprocesses: pass the setting on
         os.environ[DATA_DIR_ENV] = str(Path(args.data_dir).resolve())
     from .algorithms import UnknownMethodError

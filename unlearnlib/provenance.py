@@ -93,6 +93,20 @@ def method_code_version(method: str) -> str:
     return _source_digest(_local_imports(module))
 
 
+def _path_note(prefix: str) -> str:
+    """``prefix`` + the compute path's label when the run is not on the default eager fp32
+    path, else nothing: records of every committed result stay as they were."""
+    from .training import EAGER_FP32, configured_path  # torch: loaded only when a row is versioned
+
+    path = configured_path()
+    return "" if path == EAGER_FP32 else prefix + path.label()
+
+
+def compute_path_tag() -> str:
+    """What a record's code version appends for a non-default compute path (``~channels_last+bf16``)."""
+    return _path_note("~")
+
+
 # ----------------------------------------------------------------------------- commit
 
 
@@ -144,7 +158,7 @@ def machine_fingerprint() -> dict[str, str]:
     import torch  # heavy: only when a row is stamped
 
     model, simd = _processor()
-    described = f"{model} [{simd}], {torch.get_num_threads()} threads, torch {torch.__version__}, {device()}"
+    described = f"{model} [{simd}], {torch.get_num_threads()} threads, torch {torch.__version__}, {device()}" + _path_note(", path ")
     return {"machine": described, "fingerprint": hashlib.sha256(described.encode()).hexdigest()[:12]}
 
 
@@ -159,21 +173,3 @@ def stamp(key: str, profile: str, code_version: str) -> dict[str, str]:
     """The provenance columns of a row finished now."""
     return {"key": key, "profile": profile, "code_version": code_version, "unlearnlib_version": __version__,
             "commit": git_commit(), **machine_fingerprint(), "finished_utc": utc_now()}
-
-
-def run_provenance() -> dict[str, str]:
-    """What made a rendering: commit, command, library version, Python, machine, time."""
-    import os
-    import sys
-
-    from .settings import COMMAND_ENV, read
-
-    commit = git_commit()
-    return {
-        "commit": commit.replace("+uncommitted", " (with uncommitted changes)") if commit != "unknown" else "unknown (not a git checkout)",
-        "command": read(COMMAND_ENV) or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "unlearnlib": __version__,
-        "python": platform.python_version(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "finished": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }

@@ -51,7 +51,7 @@ from .originals import StudyData, load_study_data
 from .runner import ResultStore, prepare, unlearned_model
 from .specs import PIPELINE_VERSION, ExperimentSpec, retrain_seed
 from .ledger import MissingResultError, ledger_only
-from .provenance import key_of, method_code_version, plain
+from .provenance import compute_path_tag, key_of, method_code_version, plain
 from .report import t_interval
 from .store import ModelStore
 from .training import Tensors, batch_order, deterministic, device_of, evaluate, generator, random_flips
@@ -188,7 +188,8 @@ class RelearnSpec:
 
     def code_version(self) -> str:
         """The pipeline's and this attack's versions, the method's and the retraining code's digests."""
-        return f"p{PIPELINE_VERSION}rl{RELEARN_VERSION}-{method_code_version(self.experiment.method)}-{method_code_version('retrain')}"
+        return (f"p{PIPELINE_VERSION}rl{RELEARN_VERSION}-{method_code_version(self.experiment.method)}-{method_code_version('retrain')}"
+                f"{compute_path_tag()}")
 
 
 def _relearned_reference(base: str, spec: RelearnSpec, task, split, data: StudyData, models: ModelStore) -> dict:

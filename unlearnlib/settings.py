@@ -13,9 +13,9 @@ DEVICE_ENV = "UNLEARNLIB_DEVICE"  # cpu, cuda, cuda:1 ...
 FIGURES_DIR_ENV = "UNLEARNLIB_FIGURES_DIR"  # where notebooks write figures and tables
 LEDGER_DIR_ENV = "UNLEARNLIB_LEDGER_DIR"  # the results ledger
 LEDGER_ONLY_ENV = "UNLEARNLIB_LEDGER_ONLY"  # 1: compute nothing, read results only (make figures)
-COMMAND_ENV = "UNLEARNLIB_COMMAND"  # the command that started the run, for provenance
+COMPUTE_PATH_ENV = "UNLEARNLIB_COMPUTE_PATH"  # eager-fp32 (default), auto, or a path label such as channels_last+bf16
 
-ALL = (DATA_DIR_ENV, CACHE_DIR_ENV, DEVICE_ENV, FIGURES_DIR_ENV, LEDGER_DIR_ENV, LEDGER_ONLY_ENV, COMMAND_ENV)
+ALL = (DATA_DIR_ENV, CACHE_DIR_ENV, DEVICE_ENV, FIGURES_DIR_ENV, LEDGER_DIR_ENV, LEDGER_ONLY_ENV, COMPUTE_PATH_ENV)
 
 
 def read(name: str) -> str | None:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from .algorithms import Hyperparameters, get_method
 from .profiles import Profile
-from .provenance import method_code_version
+from .provenance import compute_path_tag, method_code_version
 from .training import TrainConfig
 
 # Bump when shared code (data, splits, training, scenarios, metrics) changes results: every
@@ -46,7 +46,7 @@ def retrain_seed(seed: int, replica: int = 0) -> int:
 def _pipeline_code_version(tag: str, method: str) -> str:
     """The code that made a row: the shared pipeline's version (with the spec type's ``tag``),
     the method's code digest and the retraining code's, which every comparison depends on."""
-    return f"p{PIPELINE_VERSION}{tag}-{method_code_version(method)}-{method_code_version('retrain')}"
+    return f"p{PIPELINE_VERSION}{tag}-{method_code_version(method)}-{method_code_version('retrain')}{compute_path_tag()}"
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class OriginalSpec:
 
     def code_version(self) -> str:
         """The version of the originals', per-sample and memorization rows (no method involved)."""
-        return f"o{ORIGINAL_VERSION}"
+        return f"o{ORIGINAL_VERSION}{compute_path_tag()}"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm  # the plain bar: renders in terminals and in executed notebooks alike
 
+from .paths import device
+from .settings import COMPUTE_PATH_ENV, read
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -74,7 +77,7 @@ class ComputePath:
 
 
 EAGER_FP32 = ComputePath()  # the default: every committed result was trained this way
-_CURRENT_PATH = contextvars.ContextVar("compute_path", default=EAGER_FP32)
+_CURRENT_PATH = contextvars.ContextVar("compute_path", default=None)
 
 
 @contextlib.contextmanager
@@ -93,8 +96,20 @@ def use_path(path: ComputePath):
 
 
 def current_path() -> ComputePath:
-    """The path ``fit`` and ``evaluate`` use when not given one (eager fp32 outside ``use_path``)."""
-    return _CURRENT_PATH.get()
+    """The path ``fit`` and ``evaluate`` use when not given one: the innermost ``use_path``,
+    else the configured one (:func:`configured_path`)."""
+    return _CURRENT_PATH.get() or configured_path()
+
+
+def configured_path() -> ComputePath:
+    """The run's path from ``UNLEARNLIB_COMPUTE_PATH``: unset or ``eager-fp32`` is the default
+    every committed result used; ``auto`` is :func:`choose_path` on this run's device; else a
+    label (``channels_last+bf16``). Records of a non-default path say so in their code version
+    and fingerprint (``unlearnlib.provenance``), so they never mix with eager fp32 ones."""
+    setting = read(COMPUTE_PATH_ENV)
+    if setting in (None, "eager-fp32"):
+        return EAGER_FP32
+    return choose_path(device()) if setting == "auto" else ComputePath.from_label(setting)
 
 
 def native_bf16(device: torch.device | str = "cpu") -> bool:
