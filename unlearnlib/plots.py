@@ -2,6 +2,8 @@
 (Okabe-Ito, colour-blind safe), sized for a paper column, saved as PNG and PDF."""
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 
 from .metrics import METRIC_LABELS  # declared once, in metrics.METRICS
@@ -29,6 +31,18 @@ METHOD_STYLES = {
 }
 METHOD_ORDER = tuple(METHOD_STYLES)
 COLUMN_WIDTH_IN = 3.5  # one column of a two-column paper
+
+# Derived columns the figures show that metrics.METRICS does not declare.
+DERIVED_LABELS = {
+    "avg_gap_bacc": "average gap to retrain\n(balanced accuracies)",
+    "gap_forget_acc": "forget-accuracy gap to retrain",
+    "gap_test_acc": "test-accuracy gap to retrain",
+}
+
+
+def axis_label(metric: str) -> str:
+    """A metric's axis label: its declared label, else a derived column's, else its name."""
+    return METRIC_LABELS.get(metric) or DERIVED_LABELS.get(metric, metric)
 
 
 def method_style(method: str) -> dict:
@@ -97,7 +111,7 @@ def method_dotplot(summary, *, methods, metrics, row_key: str, rows, reference: 
                 ax.axvline(indexed.loc[(row, reference), f"{metric}_mean"], color="0.5", linestyle="--", linewidth=0.8)
             ax.set_yticks(range(len(methods)), methods)
             ax.set_ylim(len(methods) - 0.5, -0.5)
-            ax.set_xlabel(METRIC_LABELS.get(metric, metric))
+            ax.set_xlabel(axis_label(metric))
             if c == 0:
                 ax.set_ylabel(str(row))
     fig.suptitle(f"{title}; {SD_BARS}" if title else SD_BARS, fontsize=8)
@@ -127,7 +141,7 @@ def paired_difference_plot(differences, *, methods, metrics, contrast: str, titl
         ax.axvline(0, color="0.5", linestyle="--", linewidth=0.8)
         ax.set_yticks(range(len(methods)), methods)
         ax.set_ylim(len(methods) - 0.5, -0.5)
-        ax.set_xlabel(f"{METRIC_LABELS.get(metric, metric)}\n{contrast}")
+        ax.set_xlabel(f"{axis_label(metric)}\n{textwrap.fill(contrast, 24)}")
     fig.suptitle(f"{title}; point: mean paired difference, bar: its 95 % t-interval", fontsize=8)
     fig.tight_layout()
     return fig
@@ -187,7 +201,7 @@ def forget_size_figure(summary, drops, *, methods, metrics, reference: str = "re
                 if c > 0:
                     ax.tick_params(axis="y", labelleft=False)
             if c == 0:
-                ax.set_ylabel(METRIC_LABELS.get(metric, metric).replace(" (", "\n("), fontsize=6)
+                ax.set_ylabel(axis_label(metric).replace(" (", "\n("), fontsize=6)
     lower.supxlabel(f"forget set (% of train); point: mean, bar: ± 1 sd over seeds; dashed: {reference}'s mean", fontsize=6)
     fig.suptitle(title, fontsize=8)
     return fig
