@@ -114,7 +114,9 @@ def method_dotplot(summary, *, methods, metrics, row_key: str, rows, reference: 
             ax.set_xlabel(axis_label(metric))
             if c == 0:
                 ax.set_ylabel(str(row))
-    fig.suptitle(f"{title}; {SD_BARS}" if title else SD_BARS, fontsize=8)
+    seeds = sorted(set(summary["n"])) if "n" in summary else []
+    bars = f"point: mean, bar: ± 1 sd over {seeds[0]} seeds" if len(seeds) == 1 else SD_BARS
+    fig.suptitle(f"{title}; {bars}" if title else bars, fontsize=8)
     fig.tight_layout()
     return fig
 
