@@ -2,6 +2,8 @@
 (Okabe-Ito, colour-blind safe), sized for a paper column, saved as PNG and PDF."""
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 
 from .metrics import METRIC_LABELS  # declared once, in metrics.METRICS
@@ -29,6 +31,18 @@ METHOD_STYLES = {
 }
 METHOD_ORDER = tuple(METHOD_STYLES)
 COLUMN_WIDTH_IN = 3.5  # one column of a two-column paper
+
+# Derived columns the figures show that metrics.METRICS does not declare.
+DERIVED_LABELS = {
+    "avg_gap_bacc": "average gap to retrain\n(balanced accuracies)",
+    "gap_forget_acc": "forget-accuracy gap to retrain",
+    "gap_test_acc": "test-accuracy gap to retrain",
+}
+
+
+def axis_label(metric: str) -> str:
+    """A metric's axis label: its declared label, else a derived column's, else its name."""
+    return METRIC_LABELS.get(metric) or DERIVED_LABELS.get(metric, metric)
 
 
 def method_style(method: str) -> dict:
@@ -72,10 +86,14 @@ def save_figure(fig, name: str, *, caption: str) -> None:
     (folder / f"{name}{CAPTION_SUFFIX}").write_text(" ".join(caption.split()) + "\n", encoding="utf-8")
 
 
+SD_BARS = "point: mean over seeds, bar: ± 1 sd over seeds"
+
+
 def method_dotplot(summary, *, methods, metrics, row_key: str, rows, reference: str | None = "retrain", title: str = ""):
     """One panel per (row, metric): each method's mean with its sd over seeds as an error
     bar; a dashed line at the ``reference`` method's mean. ``summary`` comes from
-    ``report.summarize`` grouped by ``row_key`` and ``method``."""
+    ``report.summarize`` grouped by ``row_key`` and ``method``. The title ends with what the
+    bars are, so the figure says it without its caption."""
     fig, axes = plt.subplots(
         len(rows), len(metrics), figsize=(2 * COLUMN_WIDTH_IN, 0.22 * len(methods) * len(rows) + 0.9), squeeze=False, sharey=True
     )
@@ -93,10 +111,133 @@ def method_dotplot(summary, *, methods, metrics, row_key: str, rows, reference: 
                 ax.axvline(indexed.loc[(row, reference), f"{metric}_mean"], color="0.5", linestyle="--", linewidth=0.8)
             ax.set_yticks(range(len(methods)), methods)
             ax.set_ylim(len(methods) - 0.5, -0.5)
-            ax.set_xlabel(METRIC_LABELS.get(metric, metric))
+            ax.set_xlabel(axis_label(metric))
             if c == 0:
                 ax.set_ylabel(str(row))
-    if title:
-        fig.suptitle(title, fontsize=8)
+    seeds = sorted(set(summary["n"])) if "n" in summary else []
+    bars = f"point: mean, bar: ± 1 sd over {seeds[0]} seeds" if len(seeds) == 1 else SD_BARS
+    fig.suptitle(f"{title}; {bars}" if title else bars, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _interval_errors(row) -> list | None:
+    """Error-bar lengths of a paired difference's 95 % interval (none for a single pair)."""
+    if row.pairs <= 1 or row.ci_low != row.ci_low:
+        return None
+    return [[row.difference - row.ci_low], [row.ci_high - row.difference]]
+
+
+def paired_difference_plot(differences, *, methods, metrics, contrast: str, title: str):
+    """One panel per metric: each method's mean paired difference (``report.paired_difference``
+    rows: method, metric, difference, ci_low, ci_high, pairs) with its 95 % t-interval as a bar;
+    a dashed line at no difference. ``contrast`` names the difference, e.g. "hard minus easy"."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2 * COLUMN_WIDTH_IN, 0.22 * len(methods) + 1.0), sharey=True, squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        part = differences[differences.metric == metric].set_index("method")
+        for y, method in enumerate(methods):
+            if method not in part.index:
+                continue
+            row, style = part.loc[method], method_style(method)
+            ax.errorbar(row.difference, y, xerr=_interval_errors(row), fmt=style["marker"], color=style["color"], capsize=2, markersize=4)
+        ax.axvline(0, color="0.5", linestyle="--", linewidth=0.8)
+        ax.set_yticks(range(len(methods)), methods)
+        ax.set_ylim(len(methods) - 0.5, -0.5)
+        ax.set_xlabel(f"{axis_label(metric)}\n{textwrap.fill(contrast, 24)}")
+    fig.suptitle(f"{title}; point: mean paired difference, bar: its 95 % t-interval", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def off_scale(ranges: dict, factor: float = 3.0) -> set:
+    """The keys whose span (high minus low) exceeds ``factor`` times the median span: drawn on
+    a shared axis they would stretch it until the others' differences disappear."""
+    spans = {k: high - low for k, (low, high) in ranges.items()}
+    typical = sorted(spans.values())[len(spans) // 2] if spans else 0.0
+    return {k for k, span in spans.items() if typical > 0 and span > factor * typical}
+
+
+def forget_size_figure(summary, drops, *, methods, metrics, reference: str = "retrain", title: str):
+    """Finding 3 at a glance. Top: each method's test-accuracy drop from the smallest to the
+    largest forget set (``drops``: ``report.paired_difference`` rows) with its 95 % t-interval,
+    ``reference`` drawn first and bold; an interval far wider than the others' is clipped at the
+    axis edge, marked with an arrow and its numbers. Below: small multiples, one column per
+    method and one row per metric, mean ± sd over seeds against the forget-set size (ticks at
+    the sizes), the reference's mean as a dashed line in every facet; a method whose curve
+    would stretch the row's shared axis gets its own y scale, said in its facet."""
+    fractions = sorted(summary.scenario_fraction.unique())
+    positions = range(len(fractions))  # evenly spaced sizes: 1 % and 2 % stay readable beside 50 %
+    fig = plt.figure(figsize=(2 * COLUMN_WIDTH_IN, 1.5 + 0.16 * len(methods) + 1.1 * len(metrics)), layout="constrained")
+    upper, lower = fig.subfigures(2, 1, height_ratios=[0.16 * len(methods) + 0.9, 1.1 * len(metrics)])
+    _drop_panel(upper.subplots(), drops, methods=methods, reference=reference, fractions=fractions)
+    axes = lower.subplots(len(metrics), len(methods), squeeze=False)
+    by = summary.set_index(["method", "scenario_fraction"])
+
+    def curve(method, metric, stat):
+        return [by.loc[(method, f), f"{metric}_{stat}"] if (method, f) in by.index else float("nan") for f in fractions]
+
+    for r, metric in enumerate(metrics):
+        ranges = {}
+        for method in methods:
+            means, sds = curve(method, metric, "mean"), [0 if s != s else s for s in curve(method, metric, "sd")]
+            ranges[method] = (min(m - s for m, s in zip(means, sds)), max(m + s for m, s in zip(means, sds)))
+        own = off_scale(ranges)
+        shared = [ranges[m] for m in methods if m not in own]
+        low, high = min(l for l, _ in shared), max(h for _, h in shared)
+        span = high - low or 1.0
+        for c, method in enumerate(methods):
+            ax, style = axes[r][c], method_style(method)
+            sds = [0 if s != s else s for s in curve(method, metric, "sd")]
+            ax.errorbar(positions, curve(method, metric, "mean"), yerr=sds, color=style["color"], marker=style["marker"],
+                        markersize=3, linewidth=1.6 if method == reference else 0.9, capsize=1.5)
+            if method != reference:
+                ax.plot(positions, curve(reference, metric, "mean"), color="0.5", linestyle="--", linewidth=0.8)
+            ax.set_xticks(list(positions), [f"{f * 100:g}" for f in fractions], fontsize=5, rotation=90)
+            ax.tick_params(axis="y", labelsize=5)
+            name = method if r == 0 else ""
+            if method in own:
+                ax.set_title(f"{name}\n(own y scale)".strip(), fontsize=6 if r else 7)
+            else:
+                ax.set_ylim(low - 0.05 * span, high + 0.05 * span)
+                ax.set_title(name, fontsize=7, fontweight="bold" if method == reference else "normal")
+                if c > 0:
+                    ax.tick_params(axis="y", labelleft=False)
+            if c == 0:
+                ax.set_ylabel(axis_label(metric).replace(" (", "\n("), fontsize=6)
+    lower.supxlabel(f"forget set (% of train); point: mean, bar: ± 1 sd over seeds; dashed: {reference}'s mean", fontsize=6)
+    fig.suptitle(title, fontsize=8)
+    return fig
+
+
+def _drop_panel(ax, drops, *, methods, reference: str, fractions) -> None:
+    """Each method's drop with its 95 % interval, the reference first and bold; an interval far
+    wider than the others' is clipped at the axis edge, with arrows and its numbers."""
+    shown = [reference, *[m for m in methods if m != reference]]
+    rows = drops.set_index("method")
+    wide = off_scale({m: (rows.loc[m, "ci_low"], rows.loc[m, "ci_high"]) for m in shown if m in rows.index})
+    kept = [m for m in shown if m in rows.index and m not in wide]
+    low = min(rows.loc[kept, "ci_low"].min(), 0.0) if kept else -1.0
+    high = max(rows.loc[kept, "ci_high"].max(), 0.0) if kept else 1.0
+    pad = 0.08 * (high - low or 1.0)
+    low, high = low - pad, high + pad
+    for y, method in enumerate(shown):
+        if method not in rows.index:
+            continue
+        row, style = rows.loc[method], method_style(method)
+        bold = method == reference
+        ax.hlines(y, max(row.ci_low, low), min(row.ci_high, high), color=style["color"], linewidth=2.2 if bold else 1.0)
+        ax.plot(min(max(row.difference, low), high), y, style["marker"], color=style["color"], markersize=6 if bold else 4)
+        if method in wide:  # clipped: arrows at the cut ends, the true numbers beside
+            if row.ci_low < low:
+                ax.plot(low, y, "<", color=style["color"], markersize=4)
+            if row.ci_high > high:
+                ax.plot(high, y, ">", color=style["color"], markersize=4)
+            ax.annotate(f"{row.difference:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}]\n(interval clipped)", (high, y), xytext=(6, 0),
+                        textcoords="offset points", va="center", fontsize=6, color=style["color"], annotation_clip=False)
+    ax.axvline(0, color="0.5", linestyle="--", linewidth=0.8)
+    ax.set_xlim(low, high)
+    ax.set_yticks(range(len(shown)), shown)
+    ax.set_ylim(len(shown) - 0.5, -0.5)
+    ax.get_yticklabels()[0].set_fontweight("bold")
+    ax.set_xlabel(f"test-accuracy drop, {fractions[0]:.0%} minus {fractions[-1]:.0%} of train (> 0: accuracy lost)\n"
+                  "point: mean paired over seeds, bar: 95 % t-interval")
