@@ -32,7 +32,8 @@ import pandas as pd
 import torch
 from timm.models import register_model
 
-from unlearnlib.experiment import OriginalSpec, load_study_data
+from unlearnlib.originals import load_study_data
+from unlearnlib.specs import OriginalSpec
 from unlearnlib.metrics import balanced_accuracy, macro_auc, membership_auc
 from unlearnlib.models import _small_resnet, create_model
 from unlearnlib.profiles import get_profile
