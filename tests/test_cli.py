@@ -153,6 +153,7 @@ def test_the_loader_guard_would_catch_a_load(tmp_path, monkeypatch):
     """The guard above is real: a valid run reaches the table's loader."""
     import dataclasses
 
+    from unlearnlib import grid
     from unlearnlib.data import DATASETS
 
     monkeypatch.setenv("UNLEARNLIB_CACHE_DIR", str(tmp_path / "cache"))
@@ -161,6 +162,7 @@ def test_the_loader_guard_would_catch_a_load(tmp_path, monkeypatch):
         raise AssertionError("loaded")
 
     monkeypatch.setitem(DATASETS, "synthetic", dataclasses.replace(DATASETS["synthetic"], load=no_loading))
+    grid._study_data.cache_clear()  # a dataset an earlier test loaded is held in memory: load afresh
     with pytest.raises(AssertionError, match="loaded"):
         main(["run", "--profile", "smoke", "--method", "finetune", "--dataset", "synthetic"])
 

@@ -125,6 +125,22 @@ def test_forget_size_figure_keeps_the_retrain_drop_readable_and_marks_what_it_cl
     plt.close(fig)
 
 
+def test_forget_size_figure_draws_with_one_seed_and_no_intervals():
+    """A smoke run has one seed: no interval anywhere, yet the figure draws on finite axes."""
+    import math
+
+    from unlearnlib.plots import forget_size_figure
+
+    plt = _agg()
+    summary, drops = _forget_size_inputs()
+    drops[["ci_low", "ci_high"]] = float("nan")
+    summary["test_acc_sd"] = float("nan")
+    fig = forget_size_figure(summary, drops, methods=["finetune", "retrain", "ssd"], metrics=["test_acc"], title="one seed")
+    low, high = fig.axes[0].get_xlim()
+    assert math.isfinite(low) and math.isfinite(high) and low <= -0.15 and high >= 0.019  # the point estimates are on it
+    plt.close(fig)
+
+
 def test_method_dotplot_says_what_its_bars_are():
     import pandas as pd
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from .metrics import METRIC_LABELS  # declared once, in metrics.METRICS
 from .paths import figures_dir
@@ -216,8 +217,10 @@ def _drop_panel(ax, drops, *, methods, reference: str, fractions) -> None:
     rows = drops.set_index("method")
     wide = off_scale({m: (rows.loc[m, "ci_low"], rows.loc[m, "ci_high"]) for m in shown if m in rows.index})
     kept = [m for m in shown if m in rows.index and m not in wide]
-    low = min(rows.loc[kept, "ci_low"].min(), 0.0) if kept else -1.0
-    high = max(rows.loc[kept, "ci_high"].max(), 0.0) if kept else 1.0
+    # The axis spans the finite ends only: with one seed (smoke runs) there are no intervals.
+    ends = rows.loc[kept, ["ci_low", "ci_high", "difference"]].to_numpy(dtype=float).ravel()
+    ends = ends[np.isfinite(ends)]
+    low, high = (min(ends.min(), 0.0), max(ends.max(), 0.0)) if ends.size else (-1.0, 1.0)
     pad = 0.08 * (high - low or 1.0)
     low, high = low - pad, high + pad
     for y, method in enumerate(shown):
