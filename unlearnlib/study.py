@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .algorithms import available, get_method
@@ -46,6 +47,24 @@ def tuned_settings(profile: Profile, dataset: str, methods: Sequence[str] | str 
     tuned on a forget set of ``fraction`` of train."""
     records = tuning_records(profile, dataset, methods, fraction=fraction)
     return {row["method"]: tuned_hyperparameters(row) for _, row in records.iterrows()}
+
+
+def tuning_fraction_for_size(profile: Profile, dataset: str, size: int) -> float:
+    """The forget fraction, among the profile's size-curve fractions (each tuned in notebook 03),
+    nearest to ``size`` training images (on a log scale): the targeted analyses (sex, difficulty)
+    draw sets of ``size`` images and are served the settings tuned at that size, not at
+    :data:`TUNING_FRACTION` (measured: NegGrad+ tuned at 350 images chose lr 0.0047, at 701
+    images 0.0135, and the latter collapsed the 350-image sex runs). Refuses a size further
+    than 10 % from every tuned size."""
+    n_train = len(load_study_data(OriginalSpec.from_profile(profile, dataset, 0)).split("train"))
+    if not 0 < size < n_train:
+        raise ValueError(f"size must lie between 0 and the {n_train} training images of {dataset}; got {size}")
+    share = size / n_train
+    nearest = min(profile.forget_fractions, key=lambda f: abs(np.log(f / share)))
+    if abs(nearest * n_train - size) > 0.1 * size:
+        raise ValueError(f"no tuned forget size within 10 % of {size} images ({share:.2%} of {dataset}'s train); the profile "
+                         f"tunes at {', '.join(f'{f:.0%}' for f in profile.forget_fractions)}: add {share:.3f} to its forget_fractions")
+    return nearest
 
 
 def run_study_grid(profile: Profile, *, datasets: Sequence[str], scenarios, methods: Sequence[str] | str = "all",
