@@ -84,3 +84,36 @@ def test_empty_training_set_is_an_error():
     model = create_model("resnet_tiny", num_classes=2, in_chans=1, image_size=16, seed=0)
     with pytest.raises(ValueError, match="empty"):
         fit(model, empty, RECIPE, seed=0, progress=False)
+
+
+def test_min_steps_lengthens_training_on_a_small_set_only():
+    recipe = TrainConfig(epochs=2, batch_size=10, min_steps=12)
+    assert recipe.epochs_for(25) == 4  # 3 steps per epoch: 4 epochs reach 12 steps
+    assert recipe.epochs_for(100) == 2  # 10 steps per epoch: the declared epochs already pass the floor
+    assert TrainConfig(epochs=2, batch_size=10).epochs_for(25) == 2  # no floor: epochs whatever the size
+    with pytest.raises(ValueError, match="min_steps >= 0"):
+        TrainConfig(min_steps=-1)
+
+
+def test_a_small_set_memorizes_only_with_the_floor_and_the_check_says_so():
+    """A miniature of a small dataset (random labels: only memorization can fit them): the same
+    recipe in epochs misses the memorization target and the check warns; with a floor on steps
+    it reaches the target and the check is silent."""
+    from unlearnlib.originals import MemorizationWarning, check_memorization
+
+    generator = torch.Generator().manual_seed(0)
+    data = Tensors(torch.rand(48, 3, 16, 16, generator=generator), torch.randint(0, 3, (48,), generator=generator))
+    target = {"train_acc": 0.97}
+    accuracies = {}
+    for floor in (0, 150):
+        model = create_model("resnet_tiny", num_classes=3, in_chans=3, image_size=16, seed=0)
+        fit(model, data, TrainConfig(epochs=2, batch_size=16, lr=0.05, flips=False, min_steps=floor), seed=0, progress=False)
+        accuracies[floor] = evaluate(model, data).accuracy
+    row = {"dataset": "miniature", "seed": 0, "train_acc": accuracies[0]}
+    with pytest.warns(MemorizationWarning, match="misses the memorization target: train_acc"):
+        assert check_memorization(row, target)
+    assert accuracies[150] >= 0.97
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_memorization({**row, "train_acc": accuracies[150]}, target) == []

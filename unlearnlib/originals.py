@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -24,6 +25,7 @@ from .memorization import memorization_scores
 from .metrics import balanced_accuracy, group_accuracies, macro_auc, membership_auc
 from .models import create_model, dead_weight_share
 from .paths import device
+from .profiles import memorization_target_for
 from .provenance import config_key, plain, stamp
 from .scenarios import difficulty_scores
 from .specs import OriginalSpec
@@ -102,12 +104,36 @@ def _original_row(spec: OriginalSpec, data: StudyData, models: ModelStore) -> di
 
 def original_summary(spec: OriginalSpec, *, data: StudyData | None = None, models: ModelStore | None = None,
                      ledger: Ledger | None = None) -> dict:
-    """The ledger row of an original model (trained and measured when missing)."""
+    """The ledger row of an original model (trained and measured when missing), checked
+    against the memorization target (:func:`check_memorization` warns when it is missed)."""
     ledger = ledger or Ledger()
     rows = ledger.fetch_or_compute(spec.kind, config_key(spec), spec.code_version(),
                                    lambda: _original_row(spec, data or load_study_data(spec), models or ModelStore()),
                                    describe=spec.label())
-    return rows.iloc[0].to_dict()
+    row = rows.iloc[0].to_dict()
+    check_memorization(row, memorization_target_for(spec.profile))
+    return row
+
+
+class MemorizationWarning(UserWarning):
+    """An original that does not memorize its training set: there is little to forget, and
+    every unlearning result on it says little."""
+
+
+def memorization_shortfalls(row: dict, target: dict[str, float] | None) -> list[str]:
+    """What an original's ledger row misses of ``target`` ({metric: floor}), in words; [] when met."""
+    return [f"{name} {float(row[name]):.3f} < {floor}" for name, floor in (target or {}).items() if not float(row[name]) >= floor]
+
+
+def check_memorization(row: dict, target: dict[str, float] | None) -> list[str]:
+    """Warn loudly (a :class:`MemorizationWarning`, shown on the command line and in the
+    executed notebook) when an original misses its profile's memorization target."""
+    missed = memorization_shortfalls(row, target)
+    if missed:
+        warnings.warn(f"the original {row['dataset']} seed {row['seed']} misses the memorization target: {'; '.join(missed)}. "
+                      "It does not memorize its training set, so there is little to forget: lengthen its recipe "
+                      "(epochs, or the floor min_steps for a small training set)", MemorizationWarning, stacklevel=2)
+    return missed
 
 
 def _sample_rows(spec: OriginalSpec, data: StudyData, models: ModelStore) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 import platform
 import subprocess
 from datetime import datetime, timezone
@@ -172,4 +173,13 @@ def utc_now() -> str:
 def stamp(key: str, profile: str, code_version: str) -> dict[str, str]:
     """The provenance columns of a row finished now."""
     return {"key": key, "profile": profile, "code_version": code_version, "unlearnlib_version": __version__,
-            "commit": git_commit(), **machine_fingerprint(), "finished_utc": utc_now()}
+            "commit": git_commit(), **machine_fingerprint(), "finished_utc": utc_now(), "load_average": load_average()}
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages when a row finished: a row's seconds
+    are comparable with another's only on an equally loaded machine ("" where unknown)."""
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return ""

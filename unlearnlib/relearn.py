@@ -274,19 +274,29 @@ def run_relearning(spec: RelearnSpec, *, data: StudyData | None = None, models: 
     return results.fetch(spec, compute)
 
 
-def main_table_specs(profile, *, datasets: Sequence[str], fraction: float, seeds: Sequence[int] | None = None,
-                     budget: RelearnBudget = RelearnBudget()) -> list[RelearnSpec]:
-    """The attack on every main-table experiment: all methods at their tuned settings (as
-    ``study.run_study_grid`` runs them), a whole-lesion random forget set of ``fraction``."""
+def relearn_specs(profile, *, datasets: Sequence[str], fraction: float, seeds: Sequence[int] | None = None,
+                  methods: Sequence[str] | str = "all", tuning_fraction: float | None = None,
+                  budget: RelearnBudget = RelearnBudget()) -> list[RelearnSpec]:
+    """The attack on every experiment of a grid as ``study.run_study_grid`` runs it: ``methods``
+    (retrain always among them) at the settings tuned on a forget set of ``tuning_fraction``
+    (default: the study's tuning fraction), a whole-lesion random forget set of ``fraction``."""
     from .grid import expand_grid
-    from .study import tuned_settings
+    from .study import TUNING_FRACTION, tuned_settings
 
+    tuning_fraction = TUNING_FRACTION if tuning_fraction is None else tuning_fraction
     specs = []
     for dataset in datasets:
         experiments = expand_grid(profile, datasets=[dataset], scenarios=[("random", {"fraction": fraction})], seeds=seeds,
-                                  hyperparameters=tuned_settings(profile, dataset))
+                                  methods=methods, hyperparameters=tuned_settings(profile, dataset, methods, fraction=tuning_fraction))
         specs += [RelearnSpec(e, budget) for e in experiments]
     return specs
+
+
+def main_table_specs(profile, *, datasets: Sequence[str], fraction: float, seeds: Sequence[int] | None = None,
+                     budget: RelearnBudget = RelearnBudget()) -> list[RelearnSpec]:
+    """The attack on every main-table experiment: all methods at their tuned settings, a
+    whole-lesion random forget set of ``fraction``."""
+    return relearn_specs(profile, datasets=datasets, fraction=fraction, seeds=seeds, budget=budget)
 
 
 def relearning_rows(specs: Sequence[RelearnSpec], *, results: ResultStore | None = None, models: ModelStore | None = None,

@@ -22,7 +22,7 @@ from .algorithms import DivergedError, UnlearningTask, get_method, unlearn
 from .evaluation import group_count, model_metrics, shared_groups
 from .ledger import Ledger
 from .metrics import GAP_METRICS, average_gap, run_time_efficiency
-from .originals import StudyData, difficulty_table, load_study_data, model_factory, original_model
+from .originals import StudyData, difficulty_table, load_study_data, model_factory, original_model, original_summary
 from .profiles import memorization_models_for
 from .provenance import config_key, key_of, method_code_version, plain, stamp
 from .scenarios import ForgetSplit, make_scenario, scenario_inputs
@@ -98,6 +98,7 @@ def prepare(experiment: ExperimentSpec, data: StudyData | None, models: ModelSto
     trained when missing; see :func:`forget_split` for what the split may train)."""
     data = data or load_study_data(experiment.original)
     original, _ = original_model(experiment.original, data, store=models, progress=progress)
+    original_summary(experiment.original, data=data, models=models, ledger=ledger)  # checks, loudly, that it memorizes
     split = forget_split(experiment, data, store=models, ledger=ledger)
     return data, split, unlearning_task(experiment.original, data, original, split)
 

@@ -30,6 +30,7 @@ class FinetuneHyperparameters(Hyperparameters):
 
 @register("finetune", hyperparameters=FinetuneHyperparameters, summary="continue training on retain only (FT)")
 def finetune(model, task, hp, *, seed, progress):
-    recipe = dataclasses.replace(task.recipe, epochs=hp.epochs, lr=hp.lr, warmup_epochs=0)
+    # min_steps 0: the epochs are the method's budget, not the original's floor on steps
+    recipe = dataclasses.replace(task.recipe, epochs=hp.epochs, lr=hp.lr, warmup_epochs=0, min_steps=0)
     fit(model, task.retain, recipe, seed=seed, progress=progress, desc="finetune")
     return model
