@@ -202,6 +202,8 @@ LEDGER_ORIGINALS = Path(__file__).parent.parent / "data" / "ledger" / "originals
 def ledger_fp32_rows() -> pd.DataFrame:
     """Today's HAM10000 originals from the committed ledger: the eager fp32 side of the parity,
     same split, init seeds and recipe (trained on 2 threads; seconds there are not comparable)."""
+    if not LEDGER_ORIGINALS.exists():  # the ledger was restarted for the rerun: that run's rows are at commit f07839d
+        return pd.DataFrame(columns=KEY)
     rows = pd.read_csv(LEDGER_ORIGINALS)
     rows = rows[(rows["dataset"] == "ham10000") & (rows["profile"] == "cpu")].sort_values("seed")
     return rows.assign(group="parity", candidate=TODAY.name, path="eager-fp32 (ledger)", seconds=rows["train_seconds"],
