@@ -30,6 +30,9 @@ PIPELINE_VERSION = "2"
 # The forgetting-quality interval (fq_interval.relative_forgetting_quality), which no method digest covers:
 # 2 = delete-d jackknife over half-samples (1 was a with-replacement bootstrap, biased upward).
 FQ_INTERVAL_VERSION = "2"
+# The tuning objective, which no method digest covers (tuning.py): 2 = a trial whose model fails on the
+# validation split by the study's rule (failures.fails) ranks below the untouched original (the rows tagged "tu" rewarded collapse).
+TUNING_VERSION = "2"
 ORIGINAL_VERSION = "1"  # the same for what the originals' rows depend on (data, splits, training, metrics)
 RETRAIN_SEED_BASE = 100_000  # originals use seeds below it, retrained models seeds above
 TUNING_SEED = 90  # the tuning runs' original and forget set: no evaluation uses this seed
@@ -140,7 +143,8 @@ class TuningSpec(_OnAnExperiment):
     n_trials: int
 
     def code_version(self) -> str:
-        return _pipeline_code_version("tu", self.experiment.method)
+        # The tuning objective's version is part of it: no method digest covers tuning.py.
+        return _pipeline_code_version(f"tu{TUNING_VERSION}", self.experiment.method)
 
 
 def tuning_spec(profile: Profile, dataset: str, method: str, *, objective: str = "retrain", fraction: float = 0.1,
