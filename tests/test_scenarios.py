@@ -12,6 +12,7 @@ from conftest import REAL_DATA, needs_real
 from unlearnlib.data import ImageDataset, make_synthetic
 from unlearnlib.scenarios import (
     FORGET_SIZE_FRACTIONS,
+    STRATUM_SHARE,
     ForgetSplit,
     available_scenarios,
     by_difficulty,
@@ -74,7 +75,8 @@ def constructed_scores(dataset, seed=0) -> pd.DataFrame:
     n = len(dataset.split_indices("train"))
     rng = np.random.default_rng(seed)
     scores = difficulty_scores(rng.exponential(size=n), rng.random((6, n)) < rng.random(n))
-    scores["memorization"] = rng.random(n)  # the caller's column, the default score
+    scores["memorization"] = rng.random(n)  # the caller's columns: the default score and its alternative
+    scores["memorization_prob"] = rng.random(n)
     return scores
 
 
@@ -243,7 +245,7 @@ def test_difficulty_scores_columns():
         difficulty_scores(losses, correct[:, :2])
 
 
-@pytest.mark.parametrize("score", ["memorization", "loss", "learning_speed"])
+@pytest.mark.parametrize("score", ["memorization", "memorization_prob", "loss", "learning_speed"])
 def test_easy_hard_random_share_size_and_label_mix(synthetic, score):
     scores = constructed_scores(synthetic)
     sets = difficulty_forget_sets(synthetic, scores=scores, size=45, seed=0, score=score, unit="image")
@@ -262,33 +264,80 @@ def test_easy_hard_random_share_size_and_label_mix(synthetic, score):
         assert mean["easy"] > mean["random"] > mean["hard"]
 
 
-def test_easy_and_hard_are_the_extremes_within_each_label(synthetic):
+def stratum_edges(values: np.ndarray, labels: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per label: the largest value of its easy fifth and the smallest of its hard fifth (continuous values)."""
+    low, high = np.empty(num_classes), np.empty(num_classes)
+    for c in range(num_classes):
+        ranked = np.sort(values[labels == c])
+        n = int(np.ceil(STRATUM_SHARE * len(ranked)))
+        low[c], high[c] = ranked[n - 1], ranked[-n]
+    return low, high
+
+
+def test_stratum_share_is_a_fifth():
+    assert STRATUM_SHARE == 0.2
+
+
+def test_easy_and_hard_images_are_drawn_inside_their_per_label_stratum(synthetic):
     train = synthetic.split_indices("train")
+    labels = synthetic.labels[train]
     scores = constructed_scores(synthetic)
     loss = scores["loss"].to_numpy()
-    sets = difficulty_forget_sets(synthetic, scores=scores, size=30, seed=0, score="loss", unit="image")
-    labels = synthetic.labels[train]
-    easy = np.isin(train, sets["easy"].forget)
-    hard = np.isin(train, sets["hard"].forget)
-    for c in range(synthetic.num_classes):
-        in_c = labels == c
-        assert loss[easy & in_c].max() <= loss[~easy & in_c].min()
-        assert loss[hard & in_c].min() >= loss[~hard & in_c].max()
+    low, high = stratum_edges(loss, labels, synthetic.num_classes)
+    for seed in range(5):
+        sets = difficulty_forget_sets(synthetic, scores=scores, size=30, seed=seed, score="loss", unit="image")
+        for kind, inside in (("easy", lambda v, c: v <= low[c]), ("hard", lambda v, c: v >= high[c])):
+            chosen = np.searchsorted(train, sets[kind].forget)
+            assert all(inside(loss[i], labels[i]) for i in chosen), (kind, seed)
+        assert "drawn from the easy stratum (the 20% least difficult of each label by loss)" in sets["easy"].description
+
+
+@pytest.mark.parametrize("unit", ["image", "group"])
+def test_difficulty_sets_are_fresh_draws_in_every_seed(synthetic, unit):
+    scores = constructed_scores(synthetic)
+    draws = [difficulty_forget_sets(synthetic, scores=scores, size=30, seed=seed, unit=unit) for seed in range(5)]
+    for kind in ("easy", "hard", "random"):
+        assert len({tuple(d[kind].forget) for d in draws}) == 5, kind  # five seeds, five different sets
+    np.testing.assert_array_equal(  # and each draw is a function of its seed
+        difficulty_forget_sets(synthetic, scores=scores, size=30, seed=1, unit=unit)["easy"].forget, draws[1]["easy"].forget)
 
 
 def test_difficulty_ties_are_broken_deterministically(synthetic):
     train = synthetic.split_indices("train")
-    flat = difficulty_scores(np.ones(len(train)), np.ones((3, len(train)), dtype=bool))
-    a = difficulty_forget_sets(synthetic, scores=flat, size=30, seed=0, score="loss", unit="image")
-    b = difficulty_forget_sets(synthetic, scores=flat, size=30, seed=1, score="loss", unit="image")
-    np.testing.assert_array_equal(a["easy"].forget, b["easy"].forget)
-    np.testing.assert_array_equal(a["hard"].forget, b["hard"].forget)
-    assert not np.array_equal(a["random"].forget, b["random"].forget)
-    # Stable sort: among equal scores, the earliest training samples of each label come first.
     labels = synthetic.labels[train]
-    counts = label_counts(synthetic, a["easy"].forget)
-    expected = np.concatenate([train[labels == c][:n] for c, n in enumerate(counts)])
-    np.testing.assert_array_equal(a["easy"].forget, np.sort(expected))
+    flat = difficulty_scores(np.ones(len(train)), np.ones((3, len(train)), dtype=bool))
+    # Stable sort: among equal scores, the stratum is the earliest training samples of each label.
+    stratum = np.concatenate([train[labels == c][: int(np.ceil(STRATUM_SHARE * np.sum(labels == c)))]
+                              for c in range(synthetic.num_classes)])
+    for seed in (0, 1):
+        sets = difficulty_forget_sets(synthetic, scores=flat, size=30, seed=seed, score="loss", unit="image")
+        assert np.isin(sets["easy"].forget, stratum).all() and np.isin(sets["hard"].forget, stratum).all()
+
+
+def test_accuracy_based_memorization_ties_are_ordered_by_the_probability_based_one(synthetic):
+    train = synthetic.split_indices("train")
+    labels = synthetic.labels[train]
+    scores = constructed_scores(synthetic)
+    scores["memorization"] = 0.0  # every image ties on the accuracy-based score
+    prob = scores["memorization_prob"].to_numpy()
+    low, high = stratum_edges(prob, labels, synthetic.num_classes)
+    sets = difficulty_forget_sets(synthetic, scores=scores, size=30, seed=0, unit="image")
+    easy, hard = np.searchsorted(train, sets["easy"].forget), np.searchsorted(train, sets["hard"].forget)
+    assert (prob[easy] <= low[labels[easy]]).all() and (prob[hard] >= high[labels[hard]]).all()
+
+
+def test_a_size_a_stratum_cannot_serve_is_refused_with_what_it_holds(synthetic):
+    scores = constructed_scores(synthetic)
+    for unit, units in (("image", "images"), ("group", "groups")):
+        with pytest.raises(ValueError) as refused:
+            by_difficulty(synthetic, kind="random", scores=scores, size=100, seed=0, unit=unit)
+        message = str(refused.value)
+        assert "size=100 cannot be drawn from the strata by memorization" in message
+        assert f"the 20% least or most difficult {units} of each label" in message
+        assert re.search(r"needs \d+ '\w+' images, but the easy stratum holds \d+", message)
+        fits = int(re.search(r"the largest size both can serve is (\d+)", message).group(1))
+        assert 0 < fits < 100
+        by_difficulty(synthetic, kind="hard", scores=scores, size=fits, seed=0, unit=unit)  # the size it names works
 
 
 def test_difficulty_rejects_mismatched_scores(synthetic):
@@ -298,7 +347,7 @@ def test_difficulty_rejects_mismatched_scores(synthetic):
     with pytest.raises(ValueError, match="score must be one of"):
         difficulty_forget_sets(synthetic, scores=scores, size=20, seed=0, score="margin")
     with pytest.raises(ValueError, match=r"scores have no 'memorization' column \(columns: \['loss', 'learning_speed'\]\)"):
-        difficulty_forget_sets(synthetic, scores=scores.drop(columns="memorization"), size=20, seed=0)
+        difficulty_forget_sets(synthetic, scores=scores.drop(columns=["memorization", "memorization_prob"]), size=20, seed=0)
     with pytest.raises(ValueError, match="kind must be one of"):
         by_difficulty(synthetic, kind="medium", scores=scores, size=20, seed=0)
 
@@ -369,7 +418,7 @@ def test_group_draws_are_seeded(uneven):
     for name in a:
         np.testing.assert_array_equal(a[name].forget, b[name].forget)
         assert a[name].description == b[name].description
-    for name in ("random", "male", "female", "mixed"):
+    for name in ("random", "male", "female", "mixed", "easy difficulty", "hard difficulty", "random difficulty"):
         assert not np.array_equal(a[name].forget, c[name].forget)
 
 
@@ -418,27 +467,26 @@ def test_sex_groups_are_of_one_sex_and_match_the_label_mix(uneven):
     assert two_sexed and not two_sexed & (group_ids(uneven, sets["male"].forget) | group_ids(uneven, sets["female"].forget))
 
 
-def test_difficulty_groups_rank_by_their_mean_score(synthetic):
+def test_difficulty_groups_are_drawn_from_the_fifths_of_their_labels_group_means(synthetic):
     train = synthetic.split_indices("train")
     scores = constructed_scores(synthetic)
-    sets = difficulty_forget_sets(synthetic, scores=scores, size=40, seed=0)
     codes, _ = pd.factorize(synthetic.metadata["group"].to_numpy()[train])
     group_mean = pd.Series(scores["memorization"].to_numpy()).groupby(codes).mean()
     group_label = pd.Series(synthetic.labels[train]).groupby(codes).first()
-    counts = [label_counts(synthetic, s.forget) for s in sets.values()]
-    for split, count in zip(sets.values(), counts):
-        assert_whole_groups(synthetic, split)
-        np.testing.assert_array_equal(count, counts[0])
-    for kind, split in (("easy", sets["easy"]), ("hard", sets["hard"])):
-        chosen = np.unique(codes[np.isin(train, split.forget)])
-        for c in range(synthetic.num_classes):
-            inside = group_mean[chosen][group_label[chosen] == c]
-            outside = group_mean.drop(chosen)[group_label.drop(chosen) == c]
-            # Equal-size groups: the easy (hard) ones are the lowest (highest) group means of their label.
+    low, high = stratum_edges(group_mean.to_numpy(), group_label.to_numpy(), synthetic.num_classes)
+    for seed in range(3):
+        sets = difficulty_forget_sets(synthetic, scores=scores, size=40, seed=seed)
+        counts = [label_counts(synthetic, s.forget) for s in sets.values()]
+        for split, count in zip(sets.values(), counts):
+            assert_whole_groups(synthetic, split)
+            np.testing.assert_array_equal(count, counts[0])
+        for kind, split in (("easy", sets["easy"]), ("hard", sets["hard"])):
+            chosen = np.unique(codes[np.isin(train, split.forget)])
+            means, labels = group_mean[chosen].to_numpy(), group_label[chosen].to_numpy()
             if kind == "easy":
-                assert inside.max() <= outside.min()
+                assert (means <= low[labels]).all()
             else:
-                assert inside.min() >= outside.max()
+                assert (means >= high[labels]).all()
 
 
 def test_groups_without_ids_are_single_images(synthetic):

@@ -1,13 +1,15 @@
 """Memorization estimates (Feldman & Zhang, NeurIPS 2020, "What Neural Networks Memorize and Why").
 
 A sample's memorization is how much better models do on it when it is in their training set
-than when it is not:
+than when it is not. ``memorization`` is the paper's definition, from accuracy:
 
-    mem(i) = mean over models trained WITH i of p_y(i) - mean over models trained WITHOUT i of p_y(i),
+    mem(i) = mean over models trained WITH i of [correct on i] - mean over models trained WITHOUT i of [correct on i],
 
-with p_y the softmax probability of the sample's label (smooth: fewer ties than accuracy, which
-the paper uses and which is returned too). High = the model needs this very sample to get it
-right (atypical or mislabeled); near 0 = the rest of the data teaches it (typical, or duplicated).
+in [-1, 1] and, with n models per side, a multiple of 1/n. ``memorization_prob`` is the same gap
+in p_y(i), the softmax probability of the sample's label: smoother (fewer ties) but not the
+paper's estimate, kept as an alternative score. High = the model needs this very sample to get
+it right (atypical or mislabeled); near 0 = the rest of the data teaches it (typical, or
+duplicated).
 
 :func:`memorization_scores` trains the models; :func:`memorization_from_predictions` is the
 per-sample arithmetic alone (pure, no training).
@@ -26,19 +28,23 @@ from tqdm import tqdm
 from .training import Tensors, TrainConfig, evaluate, fit
 
 SEED_TAG = 0x6D656D6F  # "memo": keeps these models' seeds apart from every other seed stream
+# What the column ``memorization`` holds; part of the ledger key of the memorization rows, so
+# that rows computed under another definition are never read as this one.
+DEFINITION = "feldman_zhang_accuracy"
 
 
 @dataclass(frozen=True, eq=False)
 class MemorizationResult:
     """Per-sample scores (length n) and what they were computed from.
 
-    ``memorization``: from the true-class probability; ``memorization_acc``: from accuracy (the
-    paper's); ``n_in`` / ``n_out``: how many models were trained with / without each sample;
+    ``memorization``: from accuracy (Feldman & Zhang's estimate, the default score);
+    ``memorization_prob``: the same gap in the true-class probability (an alternative);
+    ``n_in`` / ``n_out``: how many models were trained with / without each sample;
     ``membership`` (models x n, bool) and ``true_prob``, ``correct`` (models x n): the raw material;
     ``model_seeds``: each model's init and data-order seed; ``seconds``: training and evaluation time."""
 
     memorization: np.ndarray
-    memorization_acc: np.ndarray
+    memorization_prob: np.ndarray
     n_in: np.ndarray
     n_out: np.ndarray
     membership: np.ndarray
@@ -48,8 +54,8 @@ class MemorizationResult:
     seconds: float
 
     def frame(self) -> pd.DataFrame:
-        """One row per sample: memorization, memorization_acc, n_in, n_out."""
-        return pd.DataFrame({"memorization": self.memorization, "memorization_acc": self.memorization_acc,
+        """One row per sample: memorization, memorization_prob, n_in, n_out."""
+        return pd.DataFrame({"memorization": self.memorization, "memorization_prob": self.memorization_prob,
                              "n_in": self.n_in, "n_out": self.n_out})
 
 
@@ -87,21 +93,29 @@ def model_seed(seed: int, k: int) -> int:
 
 
 def memorization_from_predictions(
-    membership: np.ndarray, true_prob: np.ndarray, correct: np.ndarray | None = None
+    membership: np.ndarray, correct: np.ndarray, true_prob: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(memorization, memorization_acc, n_in, n_out) per sample from M models' predictions.
+    """(memorization, memorization_prob, n_in, n_out) per sample from M models' predictions.
 
-    ``membership`` (M, n) bool: model m trained on sample i; ``true_prob`` (M, n): model m's
-    probability of sample i's label; ``correct`` (M, n) bool: its prediction was right (omit it
-    and memorization_acc is NaN). Every sample must be in at least one model and out of one."""
+    ``membership`` (M, n) bool: model m trained on sample i; ``correct`` (M, n) bool: model m's
+    prediction of sample i was right (memorization, the paper's estimate, is its mean when in
+    minus its mean when out); ``true_prob`` (M, n): model m's probability of sample i's label
+    (the same gap gives memorization_prob; omit it and memorization_prob is NaN). Every sample
+    must be in at least one model and out of one."""
     membership = np.asarray(membership)
-    true_prob = np.asarray(true_prob, dtype=np.float64)
+    correct = np.asarray(correct)
     if membership.dtype != bool:
         raise ValueError(f"membership must be a boolean (models, samples) array; got dtype {membership.dtype}")
-    if membership.ndim != 2 or true_prob.shape != membership.shape:
-        raise ValueError(f"membership and true_prob must be (models, samples) of one shape; got {membership.shape} and {true_prob.shape}")
-    if not np.all((true_prob >= 0) & (true_prob <= 1)):
-        raise ValueError("true_prob must be probabilities in [0, 1]; got values outside (or NaN)")
+    if correct.dtype != bool:
+        raise ValueError(f"correct must be a boolean (models, samples) array; got dtype {correct.dtype}")
+    if membership.ndim != 2 or correct.shape != membership.shape:
+        raise ValueError(f"membership and correct must be (models, samples) of one shape; got {membership.shape} and {correct.shape}")
+    if true_prob is not None:
+        true_prob = np.asarray(true_prob, dtype=np.float64)
+        if true_prob.shape != membership.shape:
+            raise ValueError(f"true_prob must have the shape of membership {membership.shape}; got {true_prob.shape}")
+        if not np.all((true_prob >= 0) & (true_prob <= 1)):
+            raise ValueError("true_prob must be probabilities in [0, 1]; got values outside (or NaN)")
     n_in, n_out = membership.sum(axis=0), (~membership).sum(axis=0)
     lacking = np.flatnonzero((n_in == 0) | (n_out == 0))
     if len(lacking):
@@ -111,14 +125,8 @@ def memorization_from_predictions(
     def gap(values: np.ndarray) -> np.ndarray:
         return (values * membership).sum(axis=0) / n_in - (values * ~membership).sum(axis=0) / n_out
 
-    if correct is None:
-        acc = np.full(membership.shape[1], np.nan)
-    else:
-        correct = np.asarray(correct)
-        if correct.shape != membership.shape:
-            raise ValueError(f"correct must have the shape of membership {membership.shape}; got {correct.shape}")
-        acc = gap(correct.astype(np.float64))
-    return gap(true_prob), acc, n_in, n_out
+    prob = np.full(membership.shape[1], np.nan) if true_prob is None else gap(true_prob)
+    return gap(correct.astype(np.float64)), prob, n_in, n_out
 
 
 def memorization_scores(
@@ -135,7 +143,9 @@ def memorization_scores(
     Models train on the halves of :func:`balanced_membership` (``seed``) with ``recipe``; model k
     is ``make_model(model_seed(seed, k))`` and :func:`~unlearnlib.training.fit` uses the same seed
     for its data order. Each model is evaluated on all of ``data``. Cost: n_models trainings on
-    half the data (about n_models x half an original's training time)."""
+    half the data (about n_models x half an original's training time). Deviation from the paper,
+    which trains thousands of models on random 70 % subsets: with tens of models, complementary
+    halves give every sample as many "in" as "out" models, so neither mean rests on a handful."""
     _check_n_models(n_models)
     membership = balanced_membership(len(data), n_models, seed=seed)
     seeds = tuple(model_seed(seed, k) for k in range(n_models))
@@ -150,6 +160,6 @@ def memorization_scores(
         result = evaluate(model, data)
         true_prob[k] = result.probs[rows, labels]
         correct[k] = result.preds == labels
-    mem, mem_acc, n_in, n_out = memorization_from_predictions(membership, true_prob, correct)
-    return MemorizationResult(mem, mem_acc, n_in, n_out, membership, true_prob, correct, seeds,
+    mem, mem_prob, n_in, n_out = memorization_from_predictions(membership, correct, true_prob)
+    return MemorizationResult(mem, mem_prob, n_in, n_out, membership, true_prob, correct, seeds,
                               time.perf_counter() - start)

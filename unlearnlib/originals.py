@@ -21,7 +21,7 @@ from torch import nn
 
 from .data import ImageDataset, load_dataset
 from .ledger import Ledger
-from .memorization import memorization_scores
+from .memorization import DEFINITION as MEMORIZATION_DEFINITION, memorization_scores
 from .metrics import balanced_accuracy, group_accuracies, macro_auc, membership_auc
 from .models import create_model, dead_weight_share
 from .paths import device
@@ -146,8 +146,9 @@ def _sample_rows(spec: OriginalSpec, data: StudyData, models: ModelStore) -> pd.
 
 
 def _memorization_spec(spec: OriginalSpec, n_models: int) -> dict:
-    # A property of the data and the recipe, not of one original: one estimate per dataset.
-    return {"memorization": dataclasses.replace(spec, seed=0), "n_models": n_models}
+    # A property of the data and the recipe, not of one original: one estimate per dataset. The
+    # definition is part of the key, so rows computed under another one are recomputed.
+    return {"memorization": dataclasses.replace(spec, seed=0), "n_models": n_models, "definition": MEMORIZATION_DEFINITION}
 
 
 def _memorization_rows(spec: OriginalSpec, n_models: int, data: StudyData) -> pd.DataFrame:
@@ -156,13 +157,15 @@ def _memorization_rows(spec: OriginalSpec, n_models: int, data: StudyData) -> pd
                                  n_models=n_models, seed=spec.seed)
     provenance = stamp(config_key(_memorization_spec(spec, n_models)), spec.profile, spec.code_version())
     return pd.DataFrame({**provenance, "dataset": spec.dataset, "n_models": n_models, "sample": np.arange(len(train)), "index": train,
-                         "memorization": result.memorization, "memorization_acc": result.memorization_acc, "seconds": result.seconds})
+                         "memorization": result.memorization, "memorization_prob": result.memorization_prob, "seconds": result.seconds})
 
 
 def difficulty_table(spec: OriginalSpec, *, memorization_models: int, data: StudyData | None = None,
                      models: ModelStore | None = None, ledger: Ledger | None = None) -> pd.DataFrame:
     """One row per training sample (training-split order): the original's final ``loss``
-    and ``learning_speed``, and the data's ``memorization`` estimate (Feldman & Zhang).
+    and ``learning_speed``, and the data's memorization estimate: ``memorization`` (Feldman &
+    Zhang's, from accuracy: mean correct when trained with the sample minus when without) and
+    ``memorization_prob`` (the same gap in the true-class probability).
 
     Whatever the ledger lacks is computed and appended: the original (trained when not cached)
     and, for the memorization estimate, ``memorization_models`` models on halves of the data."""
@@ -175,7 +178,9 @@ def difficulty_table(spec: OriginalSpec, *, memorization_models: int, data: Stud
                                    lambda: _memorization_rows(memo_spec["memorization"], memorization_models, lazy()),
                                    describe=f"memorization of {spec.dataset} ({memorization_models} models)")
     table = scores.sort_values("sample")[["sample", "index", "loss", "learning_speed"]].reset_index(drop=True)
-    table["memorization"] = memo.sort_values("sample")["memorization"].to_numpy()
+    memo = memo.sort_values("sample")
+    table["memorization"] = memo["memorization"].to_numpy()
+    table["memorization_prob"] = memo["memorization_prob"].to_numpy()
     return table
 
 

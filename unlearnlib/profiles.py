@@ -76,7 +76,7 @@ PROFILES: dict[str, Profile] = {
         seeds=(0, 1, 2, 3, 4),
         curve_seeds=(0, 1, 2),
         curve_end_seeds=tuple(range(10)),  # 3 seeds gave the retrain's 1 % -> 50 % drop an interval of +-0.033
-        memorization_models=16,  # Feldman & Zhang's estimate: 8 models in and 8 out per image
+        memorization_models=16,  # Feldman & Zhang's estimate: 8 in and 8 out per image (8 models scored in steps of 1/4)
         notes="full data at 28 px; an original that memorizes its training set and classifies well, about 160 s per "
               "HAM10000 model on 2 cores (benchmarks/choose_original.py)",
     ),

@@ -1,7 +1,8 @@
 """Forget-set selection: who asks to be forgotten. Every draw is seeded and inside train.
 
 Scenarios: a random fraction of train, whole patients, one sex (with a matched label mix),
-easy / hard samples (with a matched label mix), and one whole class. Each returns a
+easy / hard samples (seeded draws from the least / most difficult fifth of each label, with a
+matched label mix), and one whole class. Each returns a
 :class:`ForgetSplit` whose forget and retain sets partition the training split.
 
 Whole groups. A patient who withdraws consent withdraws every image of their lesion, so
@@ -33,12 +34,12 @@ from .registry import (REQUIRED, Scenario, available_scenarios, get_scenario, ma
 # Importing a family registers its scenarios.
 from .random_draws import patient_level, random_fraction
 from .sex import SEXES, by_sex, sex_forget_sets
-from .difficulty import (DIFFICULTY_KINDS, DIFFICULTY_SCORES, by_difficulty, difficulty_forget_sets,
+from .difficulty import (DIFFICULTY_KINDS, DIFFICULTY_SCORES, STRATUM_SHARE, by_difficulty, difficulty_forget_sets,
                          difficulty_scores)
 from .classwise import class_wise
 
 __all__ = [
-    "DIFFICULTY_KINDS", "DIFFICULTY_SCORES", "FORGET_SIZE_FRACTIONS", "REQUIRED", "SEXES", "UNITS", "ForgetSplit",
+    "DIFFICULTY_KINDS", "DIFFICULTY_SCORES", "FORGET_SIZE_FRACTIONS", "REQUIRED", "SEXES", "STRATUM_SHARE", "UNITS", "ForgetSplit",
     "Scenario", "available_scenarios", "by_difficulty", "by_sex", "class_wise", "difficulty_forget_sets",
     "difficulty_scores", "get_scenario", "make_scenario", "matched_label_counts", "patient_level", "random_fraction",
     "register_scenario", "scenario_inputs", "scenario_problems", "sex_forget_sets",
