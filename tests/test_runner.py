@@ -21,7 +21,7 @@ from unlearnlib.training import TrainConfig
 
 PROFILE = Profile(name="unit", model="resnet_tiny", image_size=16, recipe=TrainConfig(epochs=2, batch_size=32), seeds=(0,))
 ORIGINAL = OriginalSpec.from_profile(PROFILE, "synthetic", 0)
-RUN_TIME_COLUMNS = ["seconds", "retrain_seconds", "rte", "eval_seconds", "finished_utc"]
+RUN_TIME_COLUMNS = ["seconds", "retrain_seconds", "rte", "eval_seconds", "finished_utc", "load_average"]
 
 
 def _spec(method, **hp):
