@@ -103,7 +103,7 @@ FINDINGS: list[dict] = [
         "finding": "Hard samples",
         "claim": "Unlearning is harder on hard samples than on easy ones.",
         "notebook": "05",
-        "rule": ("Arms: the hardest and the easiest forget sets. Per counted method, the average gap to retrain hard minus "
+        "rule": ("Arms: forget sets drawn per seed from the most and the least memorized fifth of each diagnosis's lesions. Per counted method, the average gap to retrain hard minus "
                  "easy, paired over seeds: equivalent by TOST within the margin; else harder or easier when the paired "
                  "t-test is significant after Holm over the approximate methods (by sign); else undetermined. agree: more "
                  "than half of the counted methods harder and none easier or equivalent; disagree: none harder and more "
