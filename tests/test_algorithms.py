@@ -19,7 +19,7 @@ from unlearnlib.algorithms.common import step
 from unlearnlib.algorithms.fisher import clamped_share, fisher_diagonal
 from unlearnlib.algorithms.random_label import relabelled_union
 from unlearnlib.algorithms.salun import forget_gradient_magnitudes, saliency_mask
-from unlearnlib.algorithms.ssd import dampened_share, importance, ssd_selection
+from unlearnlib.algorithms.ssd import dampened_share, ssd_importances, ssd_selection
 from unlearnlib.data import make_synthetic
 from unlearnlib.models import create_model
 from unlearnlib.scenarios import random_fraction
@@ -159,9 +159,9 @@ def test_salun_changes_only_masked_weights(memorized):
 
 def test_ssd_changes_only_the_weights_it_selects(memorized):
     hp = hyperparameters("ssd", alpha=2.0)
-    train = Tensors(torch.cat([memorized.retain.x, memorized.forget.x]), torch.cat([memorized.retain.y, memorized.forget.y]))
     probe = unlearn("original", memorized, seed=0).model
-    selected = ssd_selection(importance(probe, memorized.forget, hp.batch_size), importance(probe, train, hp.batch_size), hp.alpha)
+    train_importance, forget_importance = ssd_importances(probe, memorized, hp.batch_size, seed=0)
+    selected = ssd_selection(forget_importance, train_importance, hp.alpha)
     result = unlearn("ssd", memorized, hp, seed=0)
     n_changed = 0
     for chosen, before, after in zip(selected, memorized.original.parameters(), result.model.parameters()):
@@ -236,10 +236,9 @@ def test_salun_mask_is_not_just_the_live_weights(memorized):
 @pytest.mark.slow
 def test_ssd_dampens_a_nonzero_share_at_its_defaults(ordinary):
     hp = hyperparameters("ssd")
-    train = Tensors(torch.cat([ordinary.retain.x, ordinary.forget.x]), torch.cat([ordinary.retain.y, ordinary.forget.y]))
     probe = unlearn("original", ordinary, seed=0).model
-    forget_importance = importance(probe, ordinary.forget, hp.batch_size)
-    share = dampened_share(ssd_selection(forget_importance, importance(probe, train, hp.batch_size), hp.alpha))
+    train_importance, forget_importance = ssd_importances(probe, ordinary, hp.batch_size, seed=0)
+    share = dampened_share(ssd_selection(forget_importance, train_importance, hp.alpha))
     assert share > 1e-3, f"SSD's default alpha {hp.alpha} dampens {share:.4%} of the weights"
     result = unlearn("ssd", ordinary, seed=0)
     assert any(not torch.equal(a, b) for a, b in zip(weights(result.model), weights(ordinary.original)))

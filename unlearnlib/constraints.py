@@ -183,7 +183,7 @@ HYPERPARAMETER_DOMAINS: Mapping[str, Domain] = {
     "gamma": domain(_NON_NEGATIVE),
     "max_steps": domain(Interval(Integral, 0, None, closed="left")),  # 0: no max pass
     "retain_share": domain(Interval(Real, 0, 1, closed="right")),
-    "dampening": domain(_NON_NEGATIVE),
+    "dampening": domain(_NON_NEGATIVE),  # SSD's lambda: 0 zeroes every selected weight; fixed at 1 in tuning
     "samples": domain(_AT_LEAST_ONE),
     "bound": domain(Interval(Real, 0, 1, closed="right")),  # FGSM step in [0, 1] pixel units
 }
