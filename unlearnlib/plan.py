@@ -28,7 +28,6 @@ that fetches it (the notebooks run in order).
 from __future__ import annotations
 
 import ast
-import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
