@@ -18,9 +18,11 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
-# Computes what the ledger (data/ledger) lacks, appending row by row, then renders every notebook.
+# Prints the plan (what the ledger lacks, with its estimated cost), computes it, appending row by
+# row, then renders every notebook.
 reproduce: venv
 	$(BIN)/python -m unlearnlib data check
+	$(BIN)/python -m unlearnlib reproduce --profile $(PROFILE) --plan
 	$(BIN)/python -m unlearnlib reproduce --profile $(PROFILE)
 
 # Renders every notebook, its HTML export, every figure and table and figures/report.html from the

@@ -175,6 +175,11 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
+    if args.plan:
+        from .plan import make_plan
+
+        print(make_plan(args.profile, args.notebook).render())
+        return 0
     from .reproduce import reproduce
 
     reproduce(profile=args.profile, notebooks=args.notebook, data_dir=args.data_dir, output_dir=args.output_dir,
@@ -233,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--output-dir", type=Path, default=None, help="write executed notebooks here instead of over the originals")
     reproduce.add_argument("--from-ledger", action="store_true",
                            help="train nothing: render every notebook from the ledger (make figures); fails naming missing rows")
+    reproduce.add_argument("--plan", action="store_true",
+                           help="compute nothing: list what the ledger lacks per notebook and kind, with the estimated cost, and exit")
     reproduce.set_defaults(run=_reproduce)
 
     ledger = commands.add_parser("ledger", help="look after the results ledger").add_subparsers(dest="ledger_command", required=True)

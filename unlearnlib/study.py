@@ -57,6 +57,12 @@ def tuning_fraction_for_size(profile: Profile, dataset: str, size: int) -> float
     images 0.0135, and the latter collapsed the 350-image sex runs). Refuses a size further
     than 10 % from every tuned size."""
     n_train = len(load_study_data(OriginalSpec.from_profile(profile, dataset, 0)).split("train"))
+    return nearest_tuning_fraction(profile, dataset, size, n_train)
+
+
+def nearest_tuning_fraction(profile: Profile, dataset: str, size: int, n_train: int) -> float:
+    """:func:`tuning_fraction_for_size` for a training split of ``n_train`` images, without
+    loading the data (``unlearnlib.plan`` takes ``n_train`` from a table)."""
     if not 0 < size < n_train:
         raise ValueError(f"size must lie between 0 and the {n_train} training images of {dataset}; got {size}")
     share = size / n_train

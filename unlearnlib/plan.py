@@ -1,0 +1,534 @@
+"""What ``reproduce`` would compute, before it computes (``python -m unlearnlib reproduce --plan``).
+
+For each study notebook, the ledger rows it fetches that the ledger lacks, by kind (originals,
+retrains, tuning runs, experiments, forgetting-quality runs, memorization estimates, per-sample
+scores, relearning attacks), with an estimated cost in model trainings and in time. Nothing is
+computed and no image is loaded: specs come from the profile and each notebook's parameters
+cell, built as the notebook's cells build them with the library's own functions
+(``expand_grid``, ``tuning_spec``, ``study.tunable``, ``study.nearest_tuning_fraction``), and
+presence is ``spec in ResultStore()`` (a row of the current code version).
+
+What cannot be known before tuning: an experiment at tuned settings has a ledger key that
+depends on the settings its tuning run will choose. While that tuning row is missing, the
+experiment (and the forgetting-quality run or relearning attack on it) counts as pending,
+with a placeholder spec, and the plan says how many such rows there are.
+
+Cost, in trainings of one HAM10000 original of the profile (= 1): a model trained on ``n``
+images costs its optimizer steps over the original's (so BreastMNIST, or a retain set, scales
+with its training-set size, floors on steps included); a retrain trains on the retain set; an
+approximate method's run costs :data:`METHOD_RUN_FRACTION` of an original (declared, not
+measured); a tuning run its trials' runs plus its retrain; forgetting quality N method runs
+plus 2N retrains (shared by the methods on one forget set); the memorization estimate its
+models on half the data; a relearning attack its steps (plus the method's run again: unlearned
+models are not cached). Time: the seconds the ledger records for rows of that kind and profile
+divided by their cost, where there are such rows; else :data:`DEFAULT_SECONDS_PER_TRAINING`
+of the profile. The table says which. A row two notebooks share is listed under the first
+that fetches it (the notebooks run in order).
+"""
+from __future__ import annotations
+
+import ast
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Sequence
+
+import pandas as pd
+
+from .grid import expand_grid
+from .ledger import Ledger
+from .originals import _memorization_spec
+from .paths import notebook_paths
+from .profiles import Profile, get_profile, memorization_models_for
+from .provenance import config_key
+from .relearn import RelearnBudget, RelearnSpec
+from .runner import ResultStore
+from .scenarios import scenario_inputs
+from .specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec, TuningSpec, tuning_spec
+from .study import TUNING_FRACTION, nearest_tuning_fraction, tunable
+from .tuning import tuned_hyperparameters
+
+# The kinds of rows a plan lists, in the order reproduce needs them.
+KINDS = ("originals", "retrains", "tuning", "experiments", "forgetting_quality", "memorization", "sample_scores", "relearning")
+KIND_LABELS = {"originals": "originals", "retrains": "retrains", "tuning": "tuning runs", "experiments": "experiments",
+               "forgetting_quality": "forgetting-quality runs", "memorization": "memorization estimates",
+               "sample_scores": "per-sample scores", "relearning": "relearning attacks"}
+
+# Training-split sizes (images) by dataset and split seed, so that a plan loads no data: HAM10000's
+# lesion-level 70 % split (seed 0), BreastMNIST's official split (fixed: any seed). A test checks
+# them against the metadata. The profile's max_per_split caps them.
+TRAIN_SPLIT_SIZES: dict[str, dict[int | None, int]] = {"ham10000": {0: 7009}, "breastmnist": {None: 546}}
+# An approximate method's run, in originals (declared): the cpu ledger at commit fa0ed8a measured
+# 0.035 (SSD) to 0.2 (Fisher) of a 30-epoch HAM10000 original per method run; ``original`` trains nothing.
+METHOD_RUN_FRACTION = 0.1
+METHOD_RUN_FRACTIONS = {"original": 0.0, "retrain": None}  # retrain: its retain set's share, not a fraction
+# Seconds per training of one HAM10000 original, where the ledger has no row to measure it by:
+# smoke ~1 s measured (300 images, 2 epochs); cpu ~160 s on 2 cores (profiles.py, benchmarks/choose_original.py);
+# gpu: a guess (no gpu row measured yet), ResNet-18 at 64 px, 50 epochs on one GPU.
+DEFAULT_SECONDS_PER_TRAINING = {"smoke": 2.0, "cpu": 160.0, "gpu": 120.0}
+UNKNOWN_SETTINGS = "tuned_by"  # the placeholder hyper-parameter of an experiment whose tuning is pending
+
+
+def train_size(profile: Profile, dataset: str) -> int:
+    """The training split's size under ``profile`` (capped at max_per_split), from :data:`TRAIN_SPLIT_SIZES`."""
+    sizes = TRAIN_SPLIT_SIZES.get(dataset, {})
+    n = sizes.get(None, sizes.get(profile.split_seed))
+    if n is None:
+        known = ", ".join(f"{d} (split seeds {', '.join('any' if s is None else str(s) for s in by)})" for d, by in TRAIN_SPLIT_SIZES.items())
+        raise ValueError(f"no training-split size for dataset {dataset!r} at split seed {profile.split_seed} in "
+                         f"unlearnlib.plan.TRAIN_SPLIT_SIZES; known: {known}. Add it there")
+    return min(n, profile.max_per_split) if profile.max_per_split is not None else n
+
+
+# ----------------------------------------------------------------------------- ledger entries without a spec class
+
+
+@dataclass(frozen=True)
+class SampleScoresNeed:
+    """The per-sample scores of one original (``originals.difficulty_table``)."""
+
+    kind: ClassVar[str] = "sample_scores"
+    original: OriginalSpec
+
+    def key(self) -> str:
+        return config_key(self.original)
+
+    def label(self) -> str:
+        return f"per-sample scores of {self.original.dataset} seed {self.original.seed}"
+
+
+@dataclass(frozen=True)
+class MemorizationNeed:
+    """The memorization estimate of one dataset and recipe (``originals.difficulty_table``)."""
+
+    kind: ClassVar[str] = "memorization"
+    original: OriginalSpec
+    n_models: int
+
+    def key(self) -> str:
+        return config_key(_memorization_spec(self.original, self.n_models))
+
+    def label(self) -> str:
+        return f"memorization of {self.original.dataset} ({self.n_models} models)"
+
+
+# ----------------------------------------------------------------------------- what a notebook fetches
+
+
+def _kind(spec) -> str:
+    if isinstance(spec, ExperimentSpec):
+        return "retrains" if spec.method == "retrain" else "experiments"
+    return spec.kind
+
+
+def _experiment(spec) -> ExperimentSpec | None:
+    return spec if isinstance(spec, ExperimentSpec) else getattr(spec, "experiment", None)
+
+
+def known(spec) -> bool:
+    """False for a placeholder: an experiment (or a run on one) at settings not tuned yet."""
+    experiment = _experiment(spec)
+    return experiment is None or UNKNOWN_SETTINGS not in dict(experiment.hyperparameters)
+
+
+class _Specs:
+    """Builds the specs a notebook fetches, reading tuned settings from the ledger (never tuning)."""
+
+    def __init__(self, profile: Profile, results: ResultStore):
+        self.profile, self.results = profile, results
+        self.specs: list = []
+
+    def add(self, *specs) -> None:
+        """A spec and what fetching it fetches first: its original's row (``runner.prepare``),
+        and for a scenario that ranks by per-sample scores, those and the memorization estimate."""
+        for spec in specs:
+            experiment = _experiment(spec)
+            original = spec if isinstance(spec, OriginalSpec) else experiment.original if experiment else None
+            if original is not None and original is not spec:
+                self.specs.append(original)
+            if experiment is not None and "scores" in scenario_inputs(experiment.scenario):
+                self.specs += [SampleScoresNeed(experiment.original),
+                               MemorizationNeed(experiment.original, memorization_models_for(experiment.profile))]
+            self.specs.append(spec)
+
+    def settings(self, dataset: str, methods, *, fraction: float = TUNING_FRACTION, objective: str = "retrain") -> dict[str, Any]:
+        """``study.tuned_settings`` without tuning: each tunable method's tuned hyper-parameters
+        where its tuning row is in the ledger, else a placeholder naming that tuning run; adds
+        the tuning runs (``study.tuning_records``)."""
+        found = {}
+        for method in tunable(methods):
+            spec = tuning_spec(self.profile, dataset, method, objective=objective, fraction=fraction)
+            self.add(spec)
+            row = self.results.load(spec)
+            found[method] = tuned_hyperparameters(row) if row is not None else {UNKNOWN_SETTINGS: config_key(spec)}
+        return found
+
+    def grid(self, *, datasets: Sequence[str], scenarios, methods="all", seeds=None, tuned: bool = True,
+             tuning_fraction: float = TUNING_FRACTION) -> list[ExperimentSpec]:
+        """``study.run_study_grid``'s specs."""
+        out = []
+        for dataset in datasets:
+            overrides = self.settings(dataset, methods, fraction=tuning_fraction) if tuned else None
+            out += expand_grid(self.profile, datasets=[dataset], scenarios=scenarios, methods=methods, seeds=seeds, hyperparameters=overrides)
+        self.add(*out)
+        return out
+
+    def relearning(self, *, datasets: Sequence[str], fraction: float, seeds=None, methods="all", tuning_fraction: float | None = None,
+                   budget: RelearnBudget = RelearnBudget()) -> None:
+        """``relearn.relearn_specs`` (which tunes where settings are missing: not here)."""
+        tuning_fraction = TUNING_FRACTION if tuning_fraction is None else tuning_fraction
+        for dataset in datasets:
+            experiments = expand_grid(self.profile, datasets=[dataset], scenarios=[("random", {"fraction": fraction})], seeds=seeds,
+                                      methods=methods, hyperparameters=self.settings(dataset, methods, fraction=tuning_fraction))
+            self.add(*[RelearnSpec(e, budget) for e in experiments])
+
+
+def _focus(prof: Profile, methods) -> list[str]:
+    return ["original", "retrain", *prof.focus_methods] if methods is None else list(methods)
+
+
+def _seeds(prof: Profile, seeds, seed_set: str = "seeds") -> list[int]:
+    return list(getattr(prof, seed_set)) if seeds is None else [int(s) for s in seeds]
+
+
+# One function per notebook, mirroring its cells (see notebooks/NN_*.ipynb); p: its parameters cell.
+def _nb01(s: _Specs, p: dict) -> None:
+    s.add(*[OriginalSpec.from_profile(s.profile, d, seed) for d in p["datasets"] for seed in _seeds(s.profile, p["seeds"])])
+
+
+def _nb02(s: _Specs, p: dict) -> None:
+    scenarios, seeds = [("random", {"fraction": p["forget_fraction"]})], _seeds(s.profile, p["seeds"])
+    for tuned in (True, False):
+        s.grid(datasets=p["datasets"], scenarios=scenarios, methods=p["methods"], seeds=seeds, tuned=tuned)
+
+
+def _nb03(s: _Specs, p: dict) -> None:
+    prof, dataset = s.profile, p["dataset"]
+    seeds, methods = _seeds(prof, p["seeds"], "curve_seeds"), _focus(prof, p["methods"])
+    fractions = list(prof.forget_fractions) if p["fractions"] is None else list(p["fractions"])
+    for f in fractions:
+        s.grid(datasets=[dataset], scenarios=[("random", {"fraction": f})], methods=methods, seeds=seeds, tuning_fraction=f)
+    s.grid(datasets=[dataset], scenarios=[("random", {"fraction": f}) for f in fractions], methods=methods, seeds=seeds)
+    ends = (min(fractions), max(fractions))
+    s.grid(datasets=[dataset], scenarios=[("random", {"fraction": f}) for f in ends], methods=["original", "retrain"],
+           seeds=list(prof.curve_end_seeds) or seeds, tuned=False)
+    for f in ends:
+        s.relearning(datasets=[dataset], fraction=f, seeds=seeds, methods=methods, tuning_fraction=f)
+
+
+def _nb04(s: _Specs, p: dict) -> None:
+    prof, dataset = s.profile, p["dataset"]
+    size = prof.group_forget_size if p["forget_size"] is None else p["forget_size"]
+    fraction = nearest_tuning_fraction(prof, dataset, size, train_size(prof, dataset))  # study.tuning_fraction_for_size
+    s.grid(datasets=[dataset], scenarios=[("sex", {"sex": x, "size": size}) for x in ("male", "female", "mixed")],
+           methods=_focus(prof, p["methods"]), seeds=_seeds(prof, p["seeds"]), tuning_fraction=fraction)
+
+
+def _nb05(s: _Specs, p: dict) -> None:
+    prof, dataset, seeds = s.profile, p["dataset"], _seeds(s.profile, p["seeds"])
+    first = OriginalSpec.from_profile(prof, dataset, seeds[0])
+    s.add(SampleScoresNeed(first), MemorizationNeed(first, prof.memorization_models))
+    size = prof.group_forget_size if p["forget_size"] is None else p["forget_size"]
+    s.grid(datasets=[dataset], scenarios=[("difficulty", {"kind": k, "size": size, "score": p["score"]}) for k in ("easy", "hard", "random")],
+           methods=_focus(prof, p["methods"]), seeds=seeds)
+
+
+def _nb06(s: _Specs, p: dict) -> None:
+    scenarios, seeds = [("random", {"fraction": p["forget_fraction"]})], _seeds(s.profile, p["seeds"])
+    for tuned in (True, False):
+        s.grid(datasets=p["datasets"], scenarios=scenarios, seeds=seeds, tuned=tuned)
+    s.settings(s.profile.fq_dataset if p["tuning_dataset"] is None else p["tuning_dataset"], "all", objective="retrain_free")
+    for dataset in p["datasets"]:
+        s.settings(dataset, "all")
+
+
+def _nb07(s: _Specs, p: dict) -> None:
+    prof, seeds, fraction = s.profile, _seeds(s.profile, p["seeds"]), p["forget_fraction"]
+    s.grid(datasets=p["datasets"], scenarios=[("random", {"fraction": fraction})], seeds=seeds)
+    n = prof.fq_models if p["n_models"] is None else p["n_models"]
+    dataset = prof.fq_dataset if p["quality_dataset"] is None else p["quality_dataset"]
+    chosen = ["retrain", *prof.focus_methods] if p["methods"] is None else list(p["methods"])
+    settings = s.settings(dataset, chosen)
+    original = OriginalSpec.from_profile(prof, dataset, seeds[0])
+    s.add(*[ForgettingQualitySpec(ExperimentSpec.build(original, "random", m, hyperparameters=settings.get(m), fraction=fraction),
+                                  n, prof.fq_bootstrap) for m in chosen])
+    s.relearning(datasets=p["datasets"], fraction=fraction, seeds=seeds)  # relearn.main_table_specs
+
+
+def _nb08(s: _Specs, p: dict) -> None:
+    f = p["forget_fraction"]
+    s.grid(datasets=[p["dataset"]], scenarios=[("random", {"fraction": f, "unit": "image"}), ("random", {"fraction": f})],
+           methods=_focus(s.profile, p["methods"]), seeds=_seeds(s.profile, p["seeds"]))
+
+
+NOTEBOOKS: dict[str, Callable[[_Specs, dict], None]] = {
+    "01_original_models": _nb01, "02_main_benchmark": _nb02, "03_forget_size": _nb03, "04_sex_bias": _nb04,
+    "05_difficulty": _nb05, "06_efficiency_tuning": _nb06, "07_privacy": _nb07, "08_patient_level": _nb08,
+}  # 00_data reads the data only
+
+
+def notebook_parameters(path: Path) -> dict[str, Any]:
+    """The defaults of a notebook's ``parameters`` cell (literal assignments only: nothing is executed)."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None:
+        raise ValueError(f"{path} has no cell tagged 'parameters'")
+    values = {}
+    for node in ast.parse("".join(cell["source"])).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+def notebook_specs(name: str, profile: Profile, results: ResultStore, parameters: dict | None = None) -> list:
+    """Every spec notebook ``name`` fetches at ``profile`` (placeholders where tuning is pending), in fetch order."""
+    if name not in NOTEBOOKS:
+        raise ValueError(f"no plan for notebook {name!r}; known: {', '.join(NOTEBOOKS)}")
+    if parameters is None:
+        parameters = notebook_parameters(next(p for p in notebook_paths([name]) if p.stem == name))
+    specs = _Specs(profile, results)
+    NOTEBOOKS[name](specs, {**parameters, "profile": profile.name})
+    return specs.specs
+
+
+# ----------------------------------------------------------------------------- cost
+
+
+class _Cost:
+    """Cost in trainings of one HAM10000 original of the profile (see the module docstring)."""
+
+    def __init__(self, profile: Profile):
+        self.profile = profile
+        self.unit = self.steps(train_size(profile, "ham10000"))
+
+    def steps(self, n: int) -> int:
+        recipe = self.profile.recipe
+        return recipe.epochs_for(n) * recipe.steps_per_epoch(n)
+
+    def training(self, dataset: str, n: int) -> float:
+        return self.steps(max(int(n), 1)) / self.unit
+
+    def forget_size(self, experiment: ExperimentSpec) -> int:
+        params, n = dict(experiment.scenario_params), train_size(self.profile, experiment.original.dataset)
+        if "size" in params:
+            return int(params["size"])
+        return round(float(params.get("fraction", TUNING_FRACTION)) * n)
+
+    def retrain(self, experiment: ExperimentSpec) -> float:
+        dataset = experiment.original.dataset
+        return self.training(dataset, train_size(self.profile, dataset) - self.forget_size(experiment))
+
+    def method(self, method: str, dataset: str) -> float:
+        fraction = METHOD_RUN_FRACTIONS.get(method, METHOD_RUN_FRACTION)
+        return (fraction or 0.0) * self.training(dataset, train_size(self.profile, dataset))
+
+    def attack(self, dataset: str, n_retain: int, budget: RelearnBudget) -> float:
+        return budget.steps(budget.subset_size(n_retain)) / self.unit
+
+    def of(self, spec, charged: set) -> float:
+        """The cost of computing ``spec``'s row; ``charged``: forget sets whose shared retrains are counted already."""
+        if isinstance(spec, OriginalSpec):
+            return self.training(spec.dataset, train_size(self.profile, spec.dataset))
+        if isinstance(spec, ExperimentSpec):
+            return self.retrain(spec) if spec.method == "retrain" else self.method(spec.method, spec.original.dataset)
+        if isinstance(spec, TuningSpec):
+            e = spec.experiment
+            return spec.n_trials * self.method(e.method, e.original.dataset) + self.retrain(e)
+        if isinstance(spec, ForgettingQualitySpec):
+            e = spec.experiment
+            group = (e.original, e.scenario, e.scenario_params)
+            shared = 0.0 if group in charged else 2 * spec.n_models * self.retrain(e)
+            charged.add(group)
+            own = 0.0 if e.method == "retrain" else spec.n_models * self.method(e.method, e.original.dataset)
+            return own + shared
+        if isinstance(spec, MemorizationNeed):
+            return spec.n_models * self.training(spec.original.dataset, train_size(self.profile, spec.original.dataset) // 2)
+        if isinstance(spec, SampleScoresNeed):
+            return 0.0  # an evaluation of the original, whose training counts under originals
+        if isinstance(spec, RelearnSpec):
+            e = spec.experiment
+            n_retain = train_size(self.profile, e.original.dataset) - self.forget_size(e)
+            rerun = 0.0 if e.method in ("retrain", "original") else self.method(e.method, e.original.dataset)
+            return self.attack(e.original.dataset, n_retain, spec.budget) + rerun
+        raise TypeError(f"no cost for {type(spec).__name__}")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Seconds per training (of one HAM10000 original) for one kind of row, and where it comes from."""
+
+    seconds_per_training: float
+    source: str
+
+
+def _measured(kind: str, ledger: Ledger, cost: _Cost) -> tuple[float, float, int]:
+    """(seconds, trainings, rows) of the ledger's rows of ``kind`` and the profile that record their time."""
+    table_kind = "experiments" if kind == "retrains" else kind
+    table = ledger.table(table_kind)
+    if table.empty or "profile" not in table:
+        return 0.0, 0.0, 0
+    rows = table[table["profile"].astype(str) == cost.profile.name].drop_duplicates("key")
+    n_of = lambda d: train_size(cost.profile, d)  # noqa: E731
+    pairs: list[tuple[float, float]] = []
+    for r in rows.to_dict("records"):
+        try:
+            if kind == "originals":
+                pairs.append((r["train_seconds"], cost.training(r["dataset"], r["n_train"])))
+            elif kind in ("retrains", "experiments"):
+                if (r["method"] == "retrain") != (kind == "retrains"):
+                    continue
+                units = (cost.training(r["dataset"], n_of(r["dataset"]) - r["forget_size"]) if kind == "retrains"
+                         else cost.method(r["method"], r["dataset"]))
+                pairs.append((r["seconds"] + r.get("eval_seconds", 0.0), units))
+            elif kind == "tuning":
+                units = r["n_trials"] * cost.method(r["method"], r["dataset"]) + cost.training(r["dataset"], n_of(r["dataset"]) - r["forget_size"])
+                pairs.append((r["tuning_seconds"] + r["retrain_seconds"], units))
+            elif kind == "memorization":
+                pairs.append((r["seconds"], r["n_models"] * cost.training(r["dataset"], n_of(r["dataset"]) // 2)))
+            elif kind == "relearning":
+                pairs.append((r["relearn_seconds"], r["steps"] / cost.unit))
+            # forgetting_quality rows record the method's seconds per model, not the retrains': no rate from them
+        except (KeyError, TypeError, ValueError):
+            continue
+    pairs = [(float(s), float(u)) for s, u in pairs if u > 0 and pd.notna(s) and math.isfinite(float(s))]
+    return sum(s for s, _ in pairs), sum(u for _, u in pairs), len(pairs)
+
+
+def rates(profile: Profile, ledger: Ledger, cost: _Cost | None = None) -> dict[str, Rate]:
+    """Each kind's seconds per training: measured on the ledger's rows of that kind and profile, else declared."""
+    cost = cost or _Cost(profile)
+    default = DEFAULT_SECONDS_PER_TRAINING.get(profile.name, DEFAULT_SECONDS_PER_TRAINING["cpu"])
+    out = {}
+    for kind in KINDS:
+        if kind == "sample_scores":
+            out[kind] = Rate(0.0, "no training (an evaluation of the original)")
+            continue
+        seconds, units, n = _measured(kind, ledger, cost)
+        if n and units > 0 and seconds > 0:
+            out[kind] = Rate(seconds / units, f"ledger: {n} {kind} row(s) of profile {profile.name}")
+        else:
+            out[kind] = Rate(default, f"declared default for profile {profile.name}")
+    return out
+
+
+# ----------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class Need:
+    """One ledger row a notebook fetches: pending or present, and what computing it costs."""
+
+    notebook: str
+    kind: str
+    spec: Any
+    pending: bool
+    trainings: float  # 0 when present
+    known: bool = True  # False: a placeholder, its key waits on a tuning run
+
+
+@dataclass(frozen=True)
+class Plan:
+    profile: str
+    ledger: Path
+    needs: tuple[Need, ...]
+    rates: dict[str, Rate] = field(default_factory=dict)
+
+    def pending(self, kind: str | None = None, notebook: str | None = None) -> list[Need]:
+        return [n for n in self.needs if n.pending and kind in (None, n.kind) and notebook in (None, n.notebook)]
+
+    @property
+    def seconds(self) -> float:
+        return sum(n.trainings * self.rates[n.kind].seconds_per_training for n in self.pending())
+
+    def table(self) -> pd.DataFrame:
+        """One row per notebook and kind: pending and needed rows, placeholders, trials, trainings, seconds, time source."""
+        rows = []
+        for (notebook, kind), group in _grouped(self.needs):
+            pending = [n for n in group if n.pending]
+            trainings = sum(n.trainings for n in pending)
+            rate = self.rates[kind]
+            rows.append({"notebook": notebook, "kind": kind, "pending": len(pending), "needed": len(group),
+                         "awaiting_tuning": sum(not n.known for n in pending),
+                         "trials": sum(n.spec.n_trials for n in pending) if kind == "tuning" else 0,
+                         "trainings": trainings, "seconds": trainings * rate.seconds_per_training,
+                         "time_from": rate.source})
+        return pd.DataFrame(rows, columns=["notebook", "kind", "pending", "needed", "awaiting_tuning", "trials", "trainings", "seconds",
+                                           "time_from"])
+
+    def render(self) -> str:
+        """The plan as text: a table per notebook and kind, then totals and notes."""
+        table = self.table()
+        head = f"Plan for profile {self.profile} (ledger {self.ledger}): rows the ledger lacks, by notebook and kind"
+        if not self.pending():
+            return f"{head}\n{len(self.needs)} rows needed, all in the ledger: nothing to compute."
+        shown = table[table.pending > 0]
+        lines = [head, ""]
+        header = f"{'notebook':<22} {'kind':<24} {'pending':>12} {'trainings':>10} {'time':>11}  note"
+        lines += [header, "-" * len(header)]
+        for r in shown.itertuples():
+            note = "; ".join(([f"{r.trials} trials"] if r.kind == "tuning" else [])
+                             + ([f"{r.awaiting_tuning} await tuning"] if r.awaiting_tuning else []))
+            lines.append(f"{r.notebook:<22} {KIND_LABELS[r.kind]:<24} {f'{r.pending} of {r.needed}':>12} {r.trainings:>10.1f} "
+                         f"{_duration(r.seconds):>11}  {note}".rstrip())
+        lines.append("-" * len(header))
+        for kind in KINDS:
+            part = shown[shown.kind == kind]
+            if len(part):
+                lines.append(f"{'all notebooks':<22} {KIND_LABELS[kind]:<24} {int(part.pending.sum()):>12} {part.trainings.sum():>10.1f} "
+                             f"{_duration(part.seconds.sum()):>11}")
+        lines.append(f"{'total':<22} {'':<24} {len(self.pending()):>12} {shown.trainings.sum():>10.1f} {_duration(self.seconds):>11}")
+        lines += ["", "Trainings: in trainings of one HAM10000 original of this profile (see unlearnlib.plan). Time on this machine, "
+                  "per training:"]
+        lines += [f"  {KIND_LABELS[kind]:<24} {f'{self.rates[kind].seconds_per_training:.3g} s':>9}  {self.rates[kind].source}"
+                  for kind in KINDS if len(shown[shown.kind == kind])]
+        lines.append("A row two notebooks share is listed under the first that fetches it.")
+        waiting = sum(not n.known for n in self.pending())
+        if waiting:
+            lines.append(f"{waiting} row(s) use settings their tuning run (pending) has not chosen yet: their keys are unknown, so they "
+                         "count as pending.")
+        return "\n".join(lines)
+
+
+def _grouped(needs: Sequence[Need]):
+    order: dict[tuple[str, str], list[Need]] = {}
+    for need in needs:
+        order.setdefault((need.notebook, need.kind), []).append(need)
+    notebooks = list(dict.fromkeys(n.notebook for n in needs))
+    return sorted(order.items(), key=lambda item: (notebooks.index(item[0][0]), KINDS.index(item[0][1])))
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s" if seconds >= 1 or seconds == 0 else f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _present(spec, results: ResultStore) -> bool:
+    if not known(spec):
+        return False
+    if isinstance(spec, (SampleScoresNeed, MemorizationNeed)):
+        return results.ledger.rows(spec.kind, spec.key(), spec.original.code_version()) is not None
+    return spec in results
+
+
+def make_plan(profile: str = "cpu", notebooks: list[str] | None = None, *, ledger_root: str | Path | None = None) -> Plan:
+    """What ``reproduce --profile profile`` (on ``notebooks``, default all) would compute."""
+    prof = get_profile(profile)
+    results = ResultStore(ledger_root)
+    cost = _Cost(prof)
+    seen, charged, needs = set(), set(), []
+    for path in notebook_paths(notebooks):
+        if path.stem not in NOTEBOOKS:
+            continue  # 00_data fetches no ledger row
+        for spec in notebook_specs(path.stem, prof, results, notebook_parameters(path)):
+            identity = (spec.kind, spec.key() if hasattr(spec, "key") else config_key(spec))
+            if identity in seen:
+                continue
+            seen.add(identity)
+            pending = not _present(spec, results)
+            needs.append(Need(path.stem, _kind(spec), spec, pending, cost.of(spec, charged) if pending else 0.0, known(spec)))
+    return Plan(prof.name, results.ledger.root, tuple(needs), rates(prof, results.ledger, cost))
