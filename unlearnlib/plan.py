@@ -230,8 +230,9 @@ def _nb05(s: _Specs, p: dict) -> None:
     first = OriginalSpec.from_profile(prof, dataset, seeds[0])
     s.add(SampleScoresNeed(first), MemorizationNeed(first, prof.memorization_models))
     size = prof.group_forget_size if p["forget_size"] is None else p["forget_size"]
+    fraction = nearest_tuning_fraction(prof, dataset, size, train_size(prof, dataset))  # study.tuning_fraction_for_size
     s.grid(datasets=[dataset], scenarios=[("difficulty", {"kind": k, "size": size, "score": p["score"]}) for k in ("easy", "hard", "random")],
-           methods=_focus(prof, p["methods"]), seeds=seeds)
+           methods=_focus(prof, p["methods"]), seeds=seeds, tuning_fraction=fraction)
 
 
 def _nb06(s: _Specs, p: dict) -> None:
@@ -259,7 +260,7 @@ def _nb07(s: _Specs, p: dict) -> None:
 def _nb08(s: _Specs, p: dict) -> None:
     f = p["forget_fraction"]
     s.grid(datasets=[p["dataset"]], scenarios=[("random", {"fraction": f, "unit": "image"}), ("random", {"fraction": f})],
-           methods=_focus(s.profile, p["methods"]), seeds=_seeds(s.profile, p["seeds"]))
+           methods=_focus(s.profile, p["methods"]), seeds=_seeds(s.profile, p["seeds"]), tuning_fraction=f)
 
 
 NOTEBOOKS: dict[str, Callable[[_Specs, dict], None]] = {
