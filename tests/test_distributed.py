@@ -94,6 +94,27 @@ def test_the_task_of_a_worker_that_dies_is_retried_and_its_row_written_once(clie
     assert list(table["key"]) == [config_key(original)]  # once: the ledger refuses a repeated key, and so does the driver
 
 
+@needs_real("ham10000")
+def test_per_sample_scores_and_memorization_as_tasks_equal_the_difficulty_table(tmp_path, monkeypatch):
+    """Here, without a cluster (client=None runs the same tasks one after another)."""
+    from unlearnlib.originals import difficulty_table
+    from unlearnlib.plan import MemorizationNeed, SampleScoresNeed
+
+    monkeypatch.chdir(ROOT)
+    torch.set_num_threads(1)
+    prof = get_profile("smoke")
+    original = OriginalSpec.from_profile(prof, "ham10000", 0)
+    monkeypatch.setenv("UNLEARNLIB_CACHE_DIR", str(tmp_path / "cache"))  # one cache: the original trains once
+    expected = difficulty_table(original, memorization_models=prof.memorization_models, ledger=Ledger(tmp_path / "serial"))
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_DIR", str(tmp_path / "tasks"))
+    needs = [SampleScoresNeed(original), MemorizationNeed(original, prof.memorization_models)]
+    assert distributed.compute_pending("smoke", ["05_difficulty"], specs=needs, progress=False) == 2
+    ledger = Ledger(tmp_path / "tasks")
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_ONLY", "1")  # read back: a missing row fails, nothing is computed
+    got = difficulty_table(original, memorization_models=prof.memorization_models, ledger=ledger)
+    pd.testing.assert_frame_equal(got, expected)
+
+
 def test_the_driver_appends_a_key_once_and_skips_one_already_there(tmp_path):
     ledger = Ledger(tmp_path)
     row = {**stamp("k1", "smoke", "v1"), "test_acc": 0.5}
@@ -114,3 +135,15 @@ def test_waves_put_originals_first_tuning_before_the_runs_at_tuned_settings():
     from unlearnlib.specs import tuning_spec
 
     assert distributed.wave(need("tuning", tuning_spec(prof, "ham10000", prof.focus_methods[0]))) == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--dask-workers", "0"], "--dask-workers 0 is not allowed; --dask-workers must be an integer >= 1"),
+    (["--dask-workers", "2", "--from-ledger"], "--from-ledger computes nothing"),
+])
+def test_reproduce_refuses_bad_dask_options_before_starting_a_cluster(argv, message, capsys):
+    from unlearnlib.cli import main
+
+    assert main(["reproduce", "--profile", "smoke", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -31,8 +31,9 @@ tuning itself changes (no batched ask/tell, no shared Optuna storage).
 
 Runs of one forget set in the same wave may train the same cached model (a retrained model for
 a forgetting-quality run, an attacked reference for a relearning attack) at once: each writes the
-same file atomically, so results are unchanged; only time is lost. Wave 2 trains the shared ones
-first for that reason.
+same file atomically, so results are unchanged; only time is lost. For that reason the runs of
+``retrain`` and ``original``, which train the shared models, go in wave 2, before the other
+methods' in wave 3.
 """
 from __future__ import annotations
 
