@@ -18,12 +18,17 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# On Dask: `make reproduce DASK_WORKERS=N` (a local cluster) or DASK_SCHEDULER=tcp://host:8786 (see
+# README, "On a cluster"): the pending rows are computed on the workers, then the notebooks render from the ledger.
+DASK_WORKERS ?=
+DASK_SCHEDULER ?=
+DASK_OPTIONS := $(if $(DASK_WORKERS),--dask-workers $(DASK_WORKERS)) $(if $(DASK_SCHEDULER),--dask-scheduler $(DASK_SCHEDULER))
 # Prints the plan (what the ledger lacks, with its estimated cost), computes it, appending row by
 # row, then renders every notebook.
 reproduce: venv
 	$(BIN)/python -m unlearnlib data check
 	$(BIN)/python -m unlearnlib reproduce --profile $(PROFILE) --plan
-	$(BIN)/python -m unlearnlib reproduce --profile $(PROFILE)
+	$(BIN)/python -m unlearnlib reproduce --profile $(PROFILE) $(DASK_OPTIONS)
 
 # Renders every notebook, its HTML export, every figure and table and figures/report.html from the
 # committed ledger alone; trains nothing. Unchanged results rewrite the same bytes (.ci/run checks it).

@@ -180,6 +180,15 @@ def _reproduce(args: argparse.Namespace) -> int:
 
         print(make_plan(args.profile, args.notebook).render())
         return 0
+    if args.dask_workers is not None or args.dask_scheduler:
+        _check_option("--dask-workers", args.dask_workers, DASK_WORKERS)
+        if args.from_ledger:
+            raise ValueError("--from-ledger computes nothing, so --dask-workers / --dask-scheduler have nothing to run; drop one")
+        from .distributed import reproduce_on_dask
+
+        reproduce_on_dask(profile=args.profile, notebooks=args.notebook, workers=args.dask_workers, scheduler=args.dask_scheduler,
+                          data_dir=args.data_dir, output_dir=args.output_dir)
+        return 0
     from .reproduce import reproduce
 
     reproduce(profile=args.profile, notebooks=args.notebook, data_dir=args.data_dir, output_dir=args.output_dir,
@@ -240,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
                            help="train nothing: render every notebook from the ledger (make figures); fails naming missing rows")
     reproduce.add_argument("--plan", action="store_true",
                            help="compute nothing: list what the ledger lacks per notebook and kind, with the estimated cost, and exit")
+    reproduce.add_argument("--dask-workers", type=int,
+                           help="compute every pending row on a local Dask cluster of this many worker processes (one thread each), "
+                                "then render the notebooks from the ledger")
+    reproduce.add_argument("--dask-scheduler",
+                           help="as --dask-workers, on the Dask scheduler at this address (workers share the package, data and cache)")
     reproduce.set_defaults(run=_reproduce)
 
     ledger = commands.add_parser("ledger", help="look after the results ledger").add_subparsers(dest="ledger_command", required=True)

@@ -160,6 +160,23 @@ def _memorization_rows(spec: OriginalSpec, n_models: int, data: StudyData) -> pd
                          "memorization": result.memorization, "memorization_prob": result.memorization_prob, "seconds": result.seconds})
 
 
+def sample_score_rows(spec: OriginalSpec, *, data: Callable[[], StudyData], models: ModelStore, ledger: Ledger) -> pd.DataFrame:
+    """The ``sample_scores`` rows of one original (computed and appended when missing); ``data``
+    is called only then. Apart from :func:`difficulty_table` so that a Dask task
+    (``unlearnlib.distributed``) can compute them without the memorization estimate."""
+    return ledger.fetch_or_compute("sample_scores", config_key(spec), spec.code_version(),
+                                   lambda: _sample_rows(spec, data(), models), describe=f"per-sample scores of {spec.dataset} seed {spec.seed}")
+
+
+def memorization_rows(spec: OriginalSpec, memorization_models: int, *, data: Callable[[], StudyData], ledger: Ledger) -> pd.DataFrame:
+    """The ``memorization`` rows of ``spec``'s dataset and recipe (one estimate for every seed;
+    computed and appended when missing, ``data`` called only then)."""
+    memo_spec = _memorization_spec(spec, memorization_models)
+    return ledger.fetch_or_compute("memorization", config_key(memo_spec), spec.code_version(),
+                                   lambda: _memorization_rows(memo_spec["memorization"], memorization_models, data()),
+                                   describe=f"memorization of {spec.dataset} ({memorization_models} models)")
+
+
 def difficulty_table(spec: OriginalSpec, *, memorization_models: int, data: StudyData | None = None,
                      models: ModelStore | None = None, ledger: Ledger | None = None) -> pd.DataFrame:
     """One row per training sample (training-split order): the original's final ``loss``
@@ -171,12 +188,8 @@ def difficulty_table(spec: OriginalSpec, *, memorization_models: int, data: Stud
     and, for the memorization estimate, ``memorization_models`` models on halves of the data."""
     ledger, models = ledger or Ledger(), models or ModelStore()
     lazy = _Lazy(lambda: data or load_study_data(spec))
-    scores = ledger.fetch_or_compute("sample_scores", config_key(spec), spec.code_version(),
-                                     lambda: _sample_rows(spec, lazy(), models), describe=f"per-sample scores of {spec.dataset} seed {spec.seed}")
-    memo_spec = _memorization_spec(spec, memorization_models)
-    memo = ledger.fetch_or_compute("memorization", config_key(memo_spec), spec.code_version(),
-                                   lambda: _memorization_rows(memo_spec["memorization"], memorization_models, lazy()),
-                                   describe=f"memorization of {spec.dataset} ({memorization_models} models)")
+    scores = sample_score_rows(spec, data=lazy, models=models, ledger=ledger)
+    memo = memorization_rows(spec, memorization_models, data=lazy, ledger=ledger)
     table = scores.sort_values("sample")[["sample", "index", "loss", "learning_speed"]].reset_index(drop=True)
     memo = memo.sort_values("sample")
     table["memorization"] = memo["memorization"].to_numpy()

@@ -1,0 +1,149 @@
+"""``reproduce`` on Dask: the same rows as a serial run, one writer, a dying worker's task retried."""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from unlearnlib import distributed
+from unlearnlib.ledger import Ledger
+from unlearnlib.plan import Need, notebook_parameters
+from unlearnlib.profiles import get_profile
+from unlearnlib.provenance import config_key, stamp
+from unlearnlib.specs import ExperimentSpec, OriginalSpec
+
+from conftest import needs_real
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = "08_patient_level"  # the cheapest study notebook with tuning, retrains and tuned experiments
+
+
+def _private(monkeypatch, folder: Path) -> Ledger:
+    """A private ledger and model cache under ``folder``, read by the library and the plan."""
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_DIR", str(folder / "ledger"))
+    monkeypatch.setenv("UNLEARNLIB_CACHE_DIR", str(folder / "cache"))
+    return Ledger(folder / "ledger")
+
+
+@pytest.fixture(scope="module")
+def client():
+    pytest.importorskip("dask.distributed")
+    with distributed.dask_client(workers=2) as c:
+        yield c
+
+
+def _results(table: pd.DataFrame) -> pd.DataFrame:
+    """A ledger table without provenance and wall times (which differ run to run), by key."""
+    provenance = set(stamp("k", "smoke", "v")) - {"key"}
+    timing = [c for c in table if "seconds" in c or c in ("rte", "cost_in_retrains", "trials")]
+    return table.drop(columns=[*provenance, *timing], errors="ignore").sort_values("key").reset_index(drop=True)
+
+
+@needs_real("ham10000")
+def test_a_two_worker_cluster_writes_the_rows_a_serial_run_writes(client, tmp_path, monkeypatch):
+    from unlearnlib import study
+
+    monkeypatch.chdir(ROOT)  # the notebooks' parameters cells are read from the repository
+    torch.set_num_threads(1)  # the workers' count: kernels sum in an order that depends on it
+    prof = get_profile("smoke")
+    p = notebook_parameters(ROOT / "notebooks" / f"{NOTEBOOK}.ipynb")
+    f = p["forget_fraction"]
+
+    serial = _private(monkeypatch, tmp_path / "serial")  # notebook 08's cells, one row after another
+    study.run_study_grid(prof, datasets=[p["dataset"]], scenarios=[("random", {"fraction": f, "unit": "image"}), ("random", {"fraction": f})],
+                         methods=["original", "retrain", *prof.focus_methods], seeds=prof.seeds, tuning_fraction=f, progress=False)
+
+    on_dask = _private(monkeypatch, tmp_path / "dask")
+    appended = distributed.compute_pending("smoke", [NOTEBOOK], client=client, progress=False)
+    assert appended > 0
+
+    for kind in ("originals", "tuning", "experiments"):
+        expected, got = _results(serial.table(kind)), _results(on_dask.table(kind))
+        assert len(expected) > 0, kind
+        assert list(got["key"]) == list(expected["key"]), f"{kind}: the cluster computed other rows than the serial run"
+        pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False, obj=kind)
+    assert (on_dask.table("experiments")["tuned"].astype(str) == "True").any()  # the wave after tuning ran at tuned settings
+    # Nothing is left to compute, and a second pass appends nothing.
+    assert distributed.compute_pending("smoke", [NOTEBOOK], client=client, progress=False) == 0
+
+
+def _dies_once(spec, snapshot, settings, threads=None, *, flag: str):
+    """A task whose first attempt kills its worker process, as a node that goes down does."""
+    if not os.path.exists(flag):
+        Path(flag).touch()
+        os._exit(1)
+    return distributed.compute_row(spec, snapshot, settings, threads)
+
+
+@needs_real("ham10000")
+def test_the_task_of_a_worker_that_dies_is_retried_and_its_row_written_once(client, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    torch.set_num_threads(1)
+    ledger = _private(monkeypatch, tmp_path)
+    original = OriginalSpec.from_profile(get_profile("smoke"), "ham10000", 0)
+    flag = tmp_path / "died"
+    appended = distributed.compute_pending("smoke", [NOTEBOOK], client=client, specs=[original], progress=False,
+                                           task=functools.partial(_dies_once, flag=str(flag)))
+    assert flag.exists()  # the first attempt died
+    assert appended == 1
+    table = ledger.table("originals")
+    assert list(table["key"]) == [config_key(original)]  # once: the ledger refuses a repeated key, and so does the driver
+
+
+@needs_real("ham10000")
+def test_per_sample_scores_and_memorization_as_tasks_equal_the_difficulty_table(tmp_path, monkeypatch):
+    """Here, without a cluster (client=None runs the same tasks one after another)."""
+    from unlearnlib.originals import difficulty_table
+    from unlearnlib.plan import MemorizationNeed, SampleScoresNeed
+
+    monkeypatch.chdir(ROOT)
+    torch.set_num_threads(1)
+    prof = get_profile("smoke")
+    original = OriginalSpec.from_profile(prof, "ham10000", 0)
+    monkeypatch.setenv("UNLEARNLIB_CACHE_DIR", str(tmp_path / "cache"))  # one cache: the original trains once
+    expected = difficulty_table(original, memorization_models=prof.memorization_models, ledger=Ledger(tmp_path / "serial"))
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_DIR", str(tmp_path / "tasks"))
+    needs = [SampleScoresNeed(original), MemorizationNeed(original, prof.memorization_models)]
+    assert distributed.compute_pending("smoke", ["05_difficulty"], specs=needs, progress=False) == 2
+    ledger = Ledger(tmp_path / "tasks")
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_ONLY", "1")  # read back: a missing row fails, nothing is computed
+    got = difficulty_table(original, memorization_models=prof.memorization_models, ledger=ledger)
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_the_driver_appends_a_key_once_and_skips_one_already_there(tmp_path):
+    ledger = Ledger(tmp_path)
+    row = {**stamp("k1", "smoke", "v1"), "test_acc": 0.5}
+    assert distributed.append_new(ledger, {"originals": pd.DataFrame([row])}) == 1
+    again = {**row, "test_acc": 0.9, "finished_utc": "later"}  # a retried task's copy
+    assert distributed.append_new(ledger, {"originals": pd.DataFrame([again, {**stamp("k2", "smoke", "v1"), "test_acc": 0.7}])}) == 1
+    table = ledger.table("originals").set_index("key")
+    assert sorted(table.index) == ["k1", "k2"] and table.loc["k1", "test_acc"] == 0.5
+
+
+def test_waves_put_originals_first_tuning_before_the_runs_at_tuned_settings():
+    prof = get_profile("smoke")
+    original = OriginalSpec.from_profile(prof, "ham10000", 0)
+    retrain = ExperimentSpec.build(original, "random", "retrain", fraction=0.1)
+    method = ExperimentSpec.build(original, "random", prof.focus_methods[0], fraction=0.1)
+    need = lambda kind, spec: Need("nb", kind, spec, True, 1.0)  # noqa: E731
+    assert [distributed.wave(need(k, s)) for k, s in (("originals", original), ("retrains", retrain), ("experiments", method))] == [0, 1, 3]
+    from unlearnlib.specs import tuning_spec
+
+    assert distributed.wave(need("tuning", tuning_spec(prof, "ham10000", prof.focus_methods[0]))) == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--dask-workers", "0"], "--dask-workers 0 is not allowed; --dask-workers must be an integer >= 1"),
+    (["--dask-workers", "2", "--from-ledger"], "--from-ledger computes nothing"),
+])
+def test_reproduce_refuses_bad_dask_options_before_starting_a_cluster(argv, message, capsys):
+    from unlearnlib.cli import main
+
+    assert main(["reproduce", "--profile", "smoke", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
