@@ -19,6 +19,13 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     # ... nor the committed ledger: each test session appends to a ledger of its own.
     monkeypatch.setenv("UNLEARNLIB_LEDGER_DIR", str(tmp_path_factory.getbasetemp() / "ledger"))
     monkeypatch.delenv("UNLEARNLIB_LEDGER_ONLY", raising=False)
+    # The command line writes --data-dir into the environment (for the kernels it starts): keep
+    # the data directory this session began with, whatever a test's command line set.
+    if "UNLEARNLIB_DATA_DIR" in os.environ:
+        monkeypatch.setenv("UNLEARNLIB_DATA_DIR", os.environ["UNLEARNLIB_DATA_DIR"])
+    else:  # set, then delete: monkeypatch then removes whatever a test's command line set
+        monkeypatch.setenv("UNLEARNLIB_DATA_DIR", "")
+        monkeypatch.delenv("UNLEARNLIB_DATA_DIR")
     torch.set_num_threads(min(2, torch.get_num_threads()))
 
 

@@ -24,7 +24,7 @@ def test_start_resolves_the_profile_and_its_seeds(shown):
     assert notebook.start("cpu", seed_set="curve_seeds")[1] == [0, 1, 2]
     assert notebook.start("cpu", (7, 8))[1] == [7, 8]
     table = shown[0]["text/plain"]
-    assert "resnet_tiny_nopool" in table and "epochs 30" in table and "0, 1, 2, 3, 4" in table and "TrainConfig(" not in table
+    assert "resnet_tiny_nopool" in table and "epochs 60" in table and "0, 1, 2, 3, 4" in table and "TrainConfig(" not in table
 
 
 def test_start_refuses_an_unknown_profile_or_seed_set(shown):
