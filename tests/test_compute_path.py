@@ -82,6 +82,19 @@ def test_fast_path_trains_and_leaves_weights_in_the_default_layout():
     assert not torch.equal(next(eager.parameters()), next(model.parameters()))
 
 
+def test_a_model_evaluated_on_the_fast_path_can_be_trained_again():
+    # Converting the weights' layout inside inference mode turned them into inference tensors,
+    # and the next backward pass (a later fit, an unlearning method, dead_weight_share) failed.
+    data, model = _data(), _model()
+    path = ComputePath(channels_last=True, bf16=True)
+    evaluate(model, data, path=path)
+    assert not any(p.is_inference() for p in model.parameters())
+    before = next(model.parameters()).detach().clone()
+    fit(model, data, TrainConfig(epochs=1, batch_size=32, lr=0.05, flips=False), seed=0, progress=False, path=path)
+    F.cross_entropy(model(data.x[:8]), data.y[:8]).backward()  # eager, with gradients, as dead_weight_share does
+    assert not torch.equal(before, next(model.parameters()))
+
+
 def test_choose_path_and_labels():
     assert EAGER_FP32.label() == "eager-fp32"
     assert ComputePath(channels_last=True, bf16=True).label() == "channels_last+bf16"

@@ -338,20 +338,22 @@ def fit(
     return history
 
 
-@torch.inference_mode()
 def evaluate(model: nn.Module, data: Tensors, *, batch_size: int = 1024, path: ComputePath | None = None) -> Evaluation:
     """Per-sample logits and cross-entropy losses in eval mode (the model's mode is restored).
 
-    ``path`` as in ``fit``; under a bf16 path the logits are computed in bf16 and returned as fp32."""
+    ``path`` as in ``fit``; under a bf16 path the logits are computed in bf16 and returned as fp32.
+    The weights change layout (channels-last and back) outside inference mode: converted inside it,
+    they would become inference tensors, and no later training could backpropagate through them."""
     path = current_path() if path is None else path
     was_training = model.training
     model.eval()
     device = device_of(model)
     if path == EAGER_FP32:
-        logits = [model(data.x[i : i + batch_size].to(device)).cpu() for i in range(0, len(data), batch_size)]
+        with torch.inference_mode():
+            logits = [model(data.x[i : i + batch_size].to(device)).cpu() for i in range(0, len(data), batch_size)]
     else:
         forward = _prepare(model, path)
-        with _autocast(path, device):
+        with torch.inference_mode(), _autocast(path, device):
             logits = [forward(_to_input(data.x[i : i + batch_size], path, device)).float().cpu()
                       for i in range(0, len(data), batch_size)]
         _restore(model, path)
