@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from unlearnlib import profiles
 from unlearnlib.data import make_synthetic
 
 REAL_DATA = Path(os.environ.get("UNLEARNLIB_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
@@ -19,6 +20,10 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     # ... nor the committed ledger: each test session appends to a ledger of its own.
     monkeypatch.setenv("UNLEARNLIB_LEDGER_DIR", str(tmp_path_factory.getbasetemp() / "ledger"))
     monkeypatch.delenv("UNLEARNLIB_LEDGER_ONLY", raising=False)
+    # A profile puts its compute path in the environment (profiles.activate_compute_path): each test
+    # starts on the default path, with no profile's path in force.
+    monkeypatch.delenv("UNLEARNLIB_COMPUTE_PATH", raising=False)
+    monkeypatch.setattr(profiles, "_ACTIVATED", None)
     # The command line writes --data-dir into the environment (for the kernels it starts): keep
     # the data directory this session began with, whatever a test's command line set.
     if "UNLEARNLIB_DATA_DIR" in os.environ:

@@ -48,3 +48,35 @@ def test_use_path_overrides_the_configured_one_and_a_bad_label_is_refused(monkey
         configured_path()
     monkeypatch.setenv("UNLEARNLIB_COMPUTE_PATH", "auto")
     assert configured_path() == training.choose_path(training.device())
+
+
+def test_a_profile_declares_its_path_and_an_explicit_setting_wins(monkeypatch):
+    from unlearnlib import profiles
+    from unlearnlib.profiles import activate_compute_path
+
+    monkeypatch.delenv("UNLEARNLIB_COMPUTE_PATH", raising=False)
+    monkeypatch.setattr(profiles, "_ACTIVATED", None)
+    monkeypatch.setattr(profiles, "native_bf16", lambda device: True)
+    fp32_versions = [spec.code_version() for spec in _specs()]
+    assert activate_compute_path(get_profile("cpu")) == ComputePath(channels_last=True, bf16=True) == configured_path()
+    # the cpu profile's records (and the committed ledger's keys) carry its path, read back on any machine
+    assert [spec.code_version() for spec in _specs()] == [v + "~channels_last+bf16" for v in fp32_versions]
+    assert activate_compute_path(get_profile("smoke")) == EAGER_FP32  # switching profiles switches paths
+    monkeypatch.setattr(profiles, "_ACTIVATED", None)  # a new process...
+    monkeypatch.setenv("UNLEARNLIB_COMPUTE_PATH", "eager-fp32")  # ...started with the user's choice
+    assert activate_compute_path(get_profile("cpu")) == EAGER_FP32
+    assert [spec.code_version() for spec in _specs()] == fp32_versions
+
+
+def test_emulated_bf16_is_announced_and_a_bad_path_names_the_allowed_ones(monkeypatch):
+    from unlearnlib import profiles
+    from unlearnlib.profiles import activate_compute_path
+
+    monkeypatch.delenv("UNLEARNLIB_COMPUTE_PATH", raising=False)
+    monkeypatch.setattr(profiles, "_ACTIVATED", None)
+    monkeypatch.setattr(profiles, "native_bf16", lambda device: False)
+    with pytest.warns(UserWarning, match="no native bf16"):
+        activate_compute_path(get_profile("cpu"))
+    monkeypatch.setenv("UNLEARNLIB_COMPUTE_PATH", "fp8")
+    with pytest.raises(ValueError, match="channels_last, bf16, compile"):
+        activate_compute_path(get_profile("cpu"))

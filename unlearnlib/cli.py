@@ -109,11 +109,12 @@ def _run(args: argparse.Namespace) -> int:
     validate_grid(options)  # every problem at once, before any data loads (GridError: exit 2)
 
     from .grid import expand_grid, run_grid, save_table
-    from .profiles import get_profile
+    from .profiles import activate_compute_path, get_profile
     from .metrics import RUN_SUMMARY_METRICS
     from .report import mean_sd, summarize
 
     profile = get_profile(options["profile"])
+    activate_compute_path(profile)
     specs = expand_grid(profile, datasets=options["datasets"], scenarios=[tuple(s) for s in options["scenarios"]],
                         methods=options["methods"], seeds=options.get("seeds"), hyperparameters=options.get("hyperparameters"))
     print(f"{len(specs)} experiments (profile {profile.name}); cached ones are read back", flush=True)

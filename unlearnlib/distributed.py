@@ -49,7 +49,7 @@ import torch
 
 from .ledger import KINDS as LEDGER_KINDS, Ledger, ledger_only
 from .plan import MemorizationNeed, Need, SampleScoresNeed, make_plan
-from .profiles import get_profile
+from .profiles import activate_compute_path, get_profile
 from .settings import CACHE_DIR_ENV, COMPUTE_PATH_ENV, DATA_DIR_ENV, DEVICE_ENV, LEDGER_DIR_ENV, read
 from .specs import ExperimentSpec, OriginalSpec
 
@@ -217,7 +217,7 @@ def compute_pending(
     a task runs (:func:`compute_row`'s signature). Returns how many keys were appended."""
     from tqdm import tqdm
 
-    get_profile(profile)  # fail on an unknown name before planning
+    activate_compute_path(get_profile(profile))  # fail on an unknown name before planning; the workers get this path
     if ledger_only():
         raise RuntimeError("computing is switched off (UNLEARNLIB_LEDGER_ONLY is set): nothing can be computed on Dask; "
                            "unset it, or render with --from-ledger without --dask-*")
@@ -279,6 +279,20 @@ def dask_client(*, workers: int | None = None, scheduler: str | None = None):
         yield client
 
 
+def share_cores(workers: int) -> int:
+    """Give each of ``workers`` local worker processes an equal share of this machine's cores as
+    torch threads (the tasks run at the driver's count, so the driver takes it too). More threads
+    than cores in all is ruinous: on 2 cores, 2 processes x 2 threads trained at 0.04-0.22x the
+    speed of one process x 2 threads, 2 x 1 thread at 1.2-1.6x (benchmarks/process_parallelism.py).
+    Returns the count; numbers equal a serial run's at the same count."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    if torch.get_num_threads() * workers > (os.cpu_count() or 1):
+        print(f"{workers} local workers on {os.cpu_count()} cores: {threads} torch thread(s) each "
+              f"(a serial run at OMP_NUM_THREADS={threads} computes the same numbers)", flush=True)
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
 def reproduce_on_dask(*, profile: str, notebooks: list[str] | None = None, workers: int | None = None, scheduler: str | None = None,
                       client=None, **render: Any) -> list[Path]:
     """``reproduce`` on Dask: compute every pending row on the cluster, then render the notebooks
@@ -288,6 +302,8 @@ def reproduce_on_dask(*, profile: str, notebooks: list[str] | None = None, worke
     if client is not None:
         compute_pending(profile, notebooks, client=client)
     else:
+        if workers and not scheduler:
+            share_cores(workers)
         with dask_client(workers=workers, scheduler=scheduler) as own:
             compute_pending(profile, notebooks, client=own)
     return reproduce(profile=profile, notebooks=notebooks, from_ledger=True, **render)

@@ -26,7 +26,7 @@ from typing import Sequence
 import pandas as pd
 
 from . import plots
-from .profiles import Profile, get_profile
+from .profiles import Profile, activate_compute_path, get_profile
 
 PROVENANCE_MIME = "application/vnd.unlearnlib.provenance+json"
 FINDINGS_MIME = "application/vnd.unlearnlib.findings+json"
@@ -41,6 +41,7 @@ def start(profile: str, seeds: Sequence[int] | None = None, *, seed_set: str = "
     if seed_set not in SEED_SETS:
         raise ValueError(f"unknown seed set {seed_set!r}; allowed: {', '.join(SEED_SETS)}")
     prof = get_profile(profile)
+    activate_compute_path(prof)  # records are looked up (and made) on the profile's path
     chosen = list(getattr(prof, seed_set)) if seeds is None else [int(s) for s in seeds]
     plots.setup_style()
     _display_table(setting(prof, chosen))

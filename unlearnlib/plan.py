@@ -40,7 +40,7 @@ from .grid import expand_grid
 from .ledger import Ledger
 from .originals import _memorization_spec
 from .paths import notebook_paths
-from .profiles import Profile, get_profile, memorization_models_for
+from .profiles import Profile, activate_compute_path, get_profile, memorization_models_for
 from .provenance import config_key
 from .relearn import RelearnBudget, RelearnSpec
 from .runner import ResultStore
@@ -519,6 +519,7 @@ def _present(spec, results: ResultStore) -> bool:
 def make_plan(profile: str = "cpu", notebooks: list[str] | None = None, *, ledger_root: str | Path | None = None) -> Plan:
     """What ``reproduce --profile profile`` (on ``notebooks``, default all) would compute."""
     prof = get_profile(profile)
+    activate_compute_path(prof)  # the keys and code versions of the profile's path
     results = ResultStore(ledger_root)
     cost = _Cost(prof)
     seen, charged, needs = set(), set(), []

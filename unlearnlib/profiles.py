@@ -6,9 +6,13 @@
 """
 from __future__ import annotations
 
+import os
+import warnings
 from dataclasses import dataclass
 
-from .training import TrainConfig
+from .paths import device
+from .settings import COMPUTE_PATH_ENV
+from .training import ComputePath, TrainConfig, native_bf16
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,10 @@ class Profile:
     memorization_target: tuple[tuple[str, float], ...] | None = (("train_acc", 0.97), ("membership_auc", 0.60))
     # Per-dataset image sizes where they differ from ``image_size`` (e.g. no 64 px BreastMNIST file offline).
     dataset_image_sizes: tuple[tuple[str, int], ...] = ()
+    # How training runs its arithmetic (unlearnlib.training.ComputePath label): part of every record's
+    # code version and fingerprint, so the committed ledger is found under it on any machine.
+    # UNLEARNLIB_COMPUTE_PATH overrides it (records of another path are other rows, never mixed).
+    compute_path: str = "eager-fp32"
     notes: str = ""
 
     def image_size_for(self, dataset: str) -> int:
@@ -72,11 +80,19 @@ PROFILES: dict[str, Profile] = {
         image_size=28,
         # Flips and 60 epochs: memorizes (train >= 0.97, membership AUC >= 0.60) and classifies (test 0.74,
         # balanced 0.47, macro AUC 0.90), at about 2.4x the old 30-epoch recipe's time (benchmarks/choose_original.py).
-        recipe=TrainConfig(epochs=60, batch_size=128, lr=0.05, weight_decay=2e-3, flips=True),
+        # A floor of 800 SGD steps for small training sets: BreastMNIST (546 images, 5 steps per epoch) got 300
+        # steps from 60 epochs and missed the target (train 0.91-0.97, membership AUC 0.53-0.59, seeds 0-4); at 800
+        # steps it reaches train 1.000, membership AUC 0.63-0.65 (seeds 0-1) in about 20 s. HAM10000's 3,300 steps
+        # are above the floor, so its training is unchanged.
+        recipe=TrainConfig(epochs=60, batch_size=128, lr=0.05, weight_decay=2e-3, flips=True, min_steps=800),
         seeds=(0, 1, 2, 3, 4),
         curve_seeds=(0, 1, 2),
         curve_end_seeds=tuple(range(10)),  # 3 seeds gave the retrain's 1 % -> 50 % drop an interval of +-0.033
         memorization_models=16,  # Feldman & Zhang's estimate: 8 in and 8 out per image (8 models scored in steps of 1/4)
+        # bf16 autocast + channels-last: 1.29x eager fp32 at 2 threads, 1.94x with 2 processes x 1 thread, on a
+        # 2-core Xeon with AMX (benchmarks/README.md, "The compute path"); originals agree with fp32 ones within a
+        # seed-to-seed sd. Where the processor lacks native bf16 it is emulated (slower): activate_compute_path warns.
+        compute_path="channels_last+bf16",
         notes="full data at 28 px; an original that memorizes its training set and classifies well, about 160 s per "
               "HAM10000 model on 2 cores (benchmarks/choose_original.py)",
     ),
@@ -98,6 +114,29 @@ PROFILES: dict[str, Profile] = {
         notes="paper scale: HAM10000 at 64 px from the JPEGs; needs a GPU",
     ),
 }
+
+
+_ACTIVATED: str | None = None  # the label activate_compute_path last put in the environment
+
+
+def activate_compute_path(profile: Profile) -> ComputePath:
+    """Run this process (and the notebook kernels and workers it starts) on ``profile``'s compute
+    path, unless ``UNLEARNLIB_COMPUTE_PATH`` was set by the user (an explicit choice wins); returns
+    the path in force. Every entry point that computes or reads records calls it (notebook.start,
+    reproduce, the plan, ``unlearnlib run``), so records are looked up under the path they were made on."""
+    global _ACTIVATED
+    current = os.environ.get(COMPUTE_PATH_ENV) or None
+    label = profile.compute_path if current is None or current == _ACTIVATED else current
+    path = ComputePath.from_label(label)  # a bad label fails here, naming the allowed ones
+    os.environ[COMPUTE_PATH_ENV] = label
+    if current is None or current == _ACTIVATED:
+        _ACTIVATED = label
+    if path.bf16 and not native_bf16(device()):
+        warnings.warn(f"profile {profile.name!r} computes on {label!r}, but this processor has no native bf16 "
+                      "(avx512_bf16 or amx_bf16; on a GPU, bf16 support): it is emulated, slower than fp32. The committed records were made "
+                      "on this path; to compute fp32 records instead (other rows), set UNLEARNLIB_COMPUTE_PATH=eager-fp32",
+                      stacklevel=2)
+    return path
 
 
 def get_profile(name: str) -> Profile:

@@ -10,7 +10,7 @@ from . import paper
 from .html_report import build_report
 from .ledger import MissingResultError
 from .paths import figures_dir, notebook_paths, project_root
-from .profiles import get_profile
+from .profiles import activate_compute_path, get_profile
 from .settings import FIGURES_DIR_ENV, LEDGER_ONLY_ENV
 
 
@@ -27,7 +27,7 @@ def reproduce(
     when every notebook succeeded."""
     import papermill
 
-    get_profile(profile)  # fail early on an unknown profile
+    activate_compute_path(get_profile(profile))  # fails early on an unknown profile; the kernels inherit the path
     if from_ledger:
         os.environ[LEDGER_ONLY_ENV] = "1"
         if output_dir is None:
