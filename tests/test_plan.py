@@ -197,3 +197,24 @@ def test_the_training_split_sizes_match_the_data():
     assert int((np.asarray(split) == "train").sum()) == planning.TRAIN_SPLIT_SIZES["ham10000"][0]
     with np.load(REAL_DATA / "medmnist" / "breastmnist.npz") as arrays:
         assert len(arrays["train_labels"]) == planning.TRAIN_SPLIT_SIZES["breastmnist"][None]
+
+
+def test_the_time_per_training_is_the_median_over_rows_of_the_path_in_force(ledger_dir):
+    """A row timed on a crowded machine (10x slow) does not set the estimate, nor do rows of
+    another compute path (another speed)."""
+    plan = planning.make_plan("smoke")
+    originals = [n.spec for n in plan.pending("originals")]
+    assert originals
+    spec = originals[0]
+    ledger = Ledger(ledger_dir)
+    base = {"profile": "smoke", "dataset": spec.dataset, "n_train": 300}
+    ledger.put("originals", pd.DataFrame([
+        {**base, "key": "a", "code_version": "o1", "train_seconds": 3.0},
+        {**base, "key": "b", "code_version": "o1", "train_seconds": 3.2},
+        {**base, "key": "c", "code_version": "o1", "train_seconds": 31.0},  # beside other jobs
+        {**base, "key": "d", "code_version": "o1~channels_last+bf16", "train_seconds": 0.1},  # another path
+    ]))
+    rate = planning.make_plan("smoke").rates["originals"]
+    per_training = 3.2 / planning._Cost(get_profile("smoke")).training(spec.dataset, 300)
+    assert rate.source.startswith("ledger: 3 originals row(s)")
+    assert rate.seconds_per_training == pytest.approx(per_training)

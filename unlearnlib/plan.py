@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .grid import expand_grid
@@ -41,7 +42,7 @@ from .ledger import Ledger
 from .originals import _memorization_spec
 from .paths import notebook_paths
 from .profiles import Profile, activate_compute_path, get_profile, memorization_models_for
-from .provenance import config_key
+from .provenance import compute_path_tag, config_key
 from .relearn import RelearnBudget, RelearnSpec
 from .runner import ResultStore
 from .scenarios import scenario_inputs
@@ -363,13 +364,20 @@ class Rate:
     source: str
 
 
-def _measured(kind: str, ledger: Ledger, cost: _Cost) -> tuple[float, float, int]:
-    """(seconds, trainings, rows) of the ledger's rows of ``kind`` and the profile that record their time."""
+def _measured(kind: str, ledger: Ledger, cost: _Cost) -> tuple[float, int]:
+    """(median seconds per training, rows) over the ledger's rows of ``kind`` that record their
+    time, of the profile and on the compute path in force (another path runs at another speed).
+    The median, not a ratio of sums: a row computed on a crowded machine (a 10x slow original
+    beside other jobs) must not set the estimate."""
     table_kind = "experiments" if kind == "retrains" else kind
     table = ledger.table(table_kind)
     if table.empty or "profile" not in table:
-        return 0.0, 0.0, 0
+        return 0.0, 0
     rows = table[table["profile"].astype(str) == cost.profile.name].drop_duplicates("key")
+    if "code_version" in rows:
+        tag = compute_path_tag()
+        versions = rows["code_version"].astype(str)
+        rows = rows[versions.str.endswith(tag)] if tag else rows[~versions.str.contains("~", regex=False)]
     n_of = lambda d: train_size(cost.profile, d)  # noqa: E731
     pairs: list[tuple[float, float]] = []
     for r in rows.to_dict("records"):
@@ -392,8 +400,8 @@ def _measured(kind: str, ledger: Ledger, cost: _Cost) -> tuple[float, float, int
             # forgetting_quality rows record the method's seconds per model, not the retrains': no rate from them
         except (KeyError, TypeError, ValueError):
             continue
-    pairs = [(float(s), float(u)) for s, u in pairs if u > 0 and pd.notna(s) and math.isfinite(float(s))]
-    return sum(s for s, _ in pairs), sum(u for _, u in pairs), len(pairs)
+    per_training = [float(s) / float(u) for s, u in pairs if u > 0 and pd.notna(s) and math.isfinite(float(s))]
+    return (float(np.median(per_training)) if per_training else 0.0), len(per_training)
 
 
 def rates(profile: Profile, ledger: Ledger, cost: _Cost | None = None) -> dict[str, Rate]:
@@ -405,9 +413,9 @@ def rates(profile: Profile, ledger: Ledger, cost: _Cost | None = None) -> dict[s
         if kind == "sample_scores":
             out[kind] = Rate(0.0, "no training (an evaluation of the original)")
             continue
-        seconds, units, n = _measured(kind, ledger, cost)
-        if n and units > 0 and seconds > 0:
-            out[kind] = Rate(seconds / units, f"ledger: {n} {kind} row(s) of profile {profile.name}")
+        seconds, n = _measured(kind, ledger, cost)
+        if n and seconds > 0:
+            out[kind] = Rate(seconds, f"ledger: {n} {kind} row(s) of profile {profile.name} (median)")
         else:
             out[kind] = Rate(default, f"declared default for profile {profile.name}")
     return out
