@@ -218,3 +218,29 @@ def test_the_time_per_training_is_the_median_over_rows_of_the_path_in_force(ledg
     per_training = 3.2 / planning._Cost(get_profile("smoke")).training(spec.dataset, 300)
     assert rate.source.startswith("ledger: 3 originals row(s)")
     assert rate.seconds_per_training == pytest.approx(per_training)
+
+
+def test_prune_drops_only_the_rows_no_notebook_reads(ledger_dir):
+    plan = planning.make_plan("smoke")
+    original = plan.pending("originals")[0].spec
+    ResultStore().fetch(original, lambda: {"dataset": original.dataset, "n_train": 300, "train_seconds": 3.0})
+    ledger = Ledger(ledger_dir)
+    current = ledger.table("originals").iloc[0].to_dict()
+    ledger.put("originals", pd.DataFrame([
+        {**current, "key": "an-old-recipe"},  # a key no notebook asks for
+        {**current, "key": "another-profile", "profile": "cpu"},  # not smoke's: left alone
+    ]))
+    old_version = ExperimentSpec.build(original, "random", "finetune", fraction=0.1)
+    ledger.put("experiments", pd.DataFrame([
+        {"key": "old-experiment", "profile": "smoke", "code_version": "p0-old", "method": "finetune"},  # code no longer current
+        {"key": config_key(old_version), "profile": "smoke", "code_version": old_version.code_version(), "method": "finetune"},
+    ]))
+    counts = planning.prune("smoke")
+    assert counts["originals"] == 1 and counts["experiments"] == 1
+    assert len(ledger.table("originals")) == 3  # counted, nothing dropped
+    assert planning.prune("smoke", apply=True)["originals"] == 1
+    kept = Ledger(ledger_dir)
+    assert set(kept.table("originals")["key"]) == {current["key"], "another-profile"}
+    # experiments at tuned settings are placeholders here (tuning pending): only the old code version goes
+    assert set(kept.table("experiments")["key"]) == {config_key(old_version)}
+    assert planning.prune("smoke") == {kind: 0 for kind in planning.prune("smoke")}

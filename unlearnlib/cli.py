@@ -163,6 +163,17 @@ def _ledger_repair(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger_prune(args: argparse.Namespace) -> int:
+    from .plan import prune
+
+    counts = prune(args.profile, apply=args.apply)
+    for kind, n in counts.items():
+        print(f"{kind:20s} {n} row(s) of profile {args.profile} no notebook reads" + (" : dropped" if args.apply and n else ""))
+    if not args.apply and any(counts.values()):
+        print("nothing dropped: run again with --apply (git keeps what is dropped)")
+    return 0
+
+
 def _verify(args: argparse.Namespace) -> int:
     from .verify import verify
 
@@ -261,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     repair = ledger.add_parser("repair", help="keep one row per key (the newest), as after a merge that appended a row twice")
     repair.add_argument("--kind", action="append", help="only this kind of rows (repeatable), e.g. experiments")
     repair.set_defaults(run=_ledger_repair)
+
+    prune = ledger.add_parser("prune", help="list (or, with --apply, drop) a profile's rows that no notebook reads any more: "
+                                            "a rerun's predecessors of another code version, recipe or compute path")
+    prune.add_argument("--profile", default="cpu", help="smoke, cpu (default) or gpu")
+    prune.add_argument("--apply", action="store_true", help="drop them (default: only count them)")
+    prune.set_defaults(run=_ledger_prune)
 
     check = commands.add_parser("verify", help="recompute K random ledger rows from scratch and compare them with the committed ones")
     check.add_argument("--sample", type=int, default=2, help="how many rows (default 2)")

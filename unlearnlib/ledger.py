@@ -109,6 +109,20 @@ class Ledger:
             _write(path, merged)
         self._tables.pop(kind, None)
 
+    def drop(self, kind: str, stale) -> int:
+        """Drop the rows for which ``stale(table)`` (a boolean mask over the file's rows) is true,
+        atomically under the lock; returns how many were dropped."""
+        path = self.path(kind)
+        if not path.exists():
+            return 0
+        with _locked(path):
+            table = _read(path)
+            mask = stale(table)
+            if mask.any():
+                _write(path, table[~mask])
+        self._tables.pop(kind, None)
+        return int(mask.sum())
+
     def repair(self, kind: str) -> int:
         """Drop the rows of ``kind`` whose key (and sample) another row repeats, keeping the
         one finished last (as a merge of two branches that computed the same row leaves

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .grid import expand_grid
-from .ledger import Ledger
+from .ledger import KINDS as LEDGER_KINDS, Ledger
 from .originals import _memorization_spec
 from .paths import notebook_paths
 from .profiles import Profile, activate_compute_path, get_profile, memorization_models_for
@@ -514,6 +514,62 @@ def _duration(seconds: float) -> str:
         return f"{seconds / 60:.0f} min"
     hours, minutes = divmod(round(seconds / 60), 60)
     return f"{hours} h {minutes:02d} min"
+
+
+@dataclass(frozen=True)
+class CurrentRows:
+    """What the notebooks read, by ledger kind: (key, code version) of each row, and the code
+    versions in use. Where some of a kind's keys wait on a tuning run (placeholders), only the
+    code versions are known for that kind (``uncertain``)."""
+
+    identities: dict[str, set[tuple[str, str]]]
+    versions: dict[str, set[str]]
+    uncertain: frozenset[str]
+
+    def stale(self, kind: str, table: pd.DataFrame, profile: str) -> pd.Series:
+        """Rows of ``profile`` in ``table`` that no notebook reads (a boolean mask)."""
+        if table.empty or "code_version" not in table or "profile" not in table:
+            return pd.Series(False, index=table.index)
+        ours = table["profile"].astype(str) == profile
+        versions = table["code_version"].astype(str)
+        if kind in self.uncertain:  # keys not all known yet: only another code version is surely stale
+            return ours & ~versions.isin(self.versions.get(kind, set()))
+        identities = pd.Series(list(zip(table["key"].astype(str), versions)), index=table.index)
+        return ours & ~identities.isin(self.identities.get(kind, set()))
+
+
+def current_rows(plan: Plan) -> CurrentRows:
+    """The rows ``plan``'s notebooks read (present or pending)."""
+    identities: dict[str, set[tuple[str, str]]] = {}
+    versions: dict[str, set[str]] = {}
+    uncertain = set()
+    for need in plan.needs:
+        spec = need.spec
+        grouped = isinstance(spec, (SampleScoresNeed, MemorizationNeed))
+        version = spec.original.code_version() if grouped else spec.code_version()
+        versions.setdefault(spec.kind, set()).add(version)
+        if not need.known:
+            uncertain.add(spec.kind)
+            continue
+        identities.setdefault(spec.kind, set()).add((spec.key() if grouped else config_key(spec), version))
+    return CurrentRows(identities, versions, frozenset(uncertain))
+
+
+def prune(profile: str, *, apply: bool = False, ledger_root: str | Path | None = None) -> dict[str, int]:
+    """How many of the ledger's rows of ``profile`` no notebook reads any more (another code
+    version, recipe or compute path: a rerun's predecessors), by kind; dropped when ``apply``.
+    Rows of other profiles are left alone; git keeps what is dropped."""
+    plan = make_plan(profile, ledger_root=ledger_root)
+    current = current_rows(plan)
+    ledger = Ledger(plan.ledger)
+    counts = {}
+    for kind in LEDGER_KINDS:
+        if not ledger.path(kind).exists():
+            continue
+        counts[kind] = int(current.stale(kind, ledger.table(kind), profile).sum())
+        if apply and counts[kind]:
+            ledger.drop(kind, lambda table, kind=kind: current.stale(kind, table, profile))
+    return counts
 
 
 def _present(spec, results: ResultStore) -> bool:
