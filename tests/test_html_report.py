@@ -144,6 +144,7 @@ def test_the_methods_section_comes_from_the_declarations(built):
     methods = page[page.index("id=\"methods\""):page.index("id=\"provenance\"")]
     assert f"<code>{PRIMARY_ENDPOINT}</code>" in methods and "20 Optuna trials" in methods and "Holm" in methods
     assert "seeds 0, 1, 2, 3, 4 (5 seeds)" in methods and "ham10000: train 7009 images" in methods
+    assert "bf16 autocast" in methods  # the cpu profile's arithmetic, as declared
 
 
 def test_the_report_depends_on_the_results_only(tmp_path):

@@ -56,6 +56,13 @@ def _split_sizes(figures: Path) -> str:
     return "<p>Split sizes (notebook 00): " + "; ".join(parts) + ".</p>"
 
 
+def _compute_path_words(label: str) -> str:
+    if label == "eager-fp32":
+        return "eager fp32"
+    words = {"channels_last": "channels-last memory", "bf16": "bf16 autocast (weights and optimizer in fp32)", "compile": "torch.compile"}
+    return " + ".join(words[part] for part in label.split("+")) + " (every record names it in its code version)"
+
+
 def methods_html(profile: str, figures: Path) -> str:
     """The methods section for a run of ``profile``."""
     prof = get_profile(profile)
@@ -74,7 +81,8 @@ def methods_html(profile: str, figures: Path) -> str:
 {_split_sizes(figures)}
 <h3>Model and training</h3>
 <p>Profile <code>{prof.name}</code>: model <code>{html.escape(prof.model)}</code> at {prof.image_size} px; training recipe:
-{html.escape(recipe)}. One original model per seed, trained on the whole training split. {html.escape(prof.notes)}.</p>
+{html.escape(recipe)}; arithmetic: {html.escape(_compute_path_words(prof.compute_path))}. One original model per seed, trained
+on the whole training split. {html.escape(prof.notes)}.</p>
 <h3>Forget requests</h3>
 <p>A forget set is drawn inside the training split as whole lesions (a patient withdraws a lesion, not one photograph),
 except in notebook 08, which also draws single images. The main benchmark forgets a random {percent(study.TUNING_FRACTION)} of

@@ -93,8 +93,8 @@ PROFILES: dict[str, Profile] = {
         # 2-core Xeon with AMX (benchmarks/README.md, "The compute path"); originals agree with fp32 ones within a
         # seed-to-seed sd. Where the processor lacks native bf16 it is emulated (slower): activate_compute_path warns.
         compute_path="channels_last+bf16",
-        notes="full data at 28 px; an original that memorizes its training set and classifies well, about 160 s per "
-              "HAM10000 model on 2 cores (benchmarks/choose_original.py)",
+        notes="full data at 28 px; an original that memorizes its training set and classifies well, about 135 s per "
+              "HAM10000 model on one core, two at once on 2 cores (benchmarks/README.md)",
     ),
     "gpu": Profile(
         name="gpu",
