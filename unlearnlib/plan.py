@@ -492,6 +492,9 @@ class Plan:
         lines += [f"  {KIND_LABELS[kind]:<24} {f'{self.rates[kind].seconds_per_training:.3g} s':>9}  {self.rates[kind].source}"
                   for kind in KINDS if len(shown[shown.kind == kind])]
         lines.append("A row two notebooks share is listed under the first that fetches it.")
+        lines.append("Times are the rows' own seconds summed, as one process computes them; on a local cluster of N workers "
+                     "(make reproduce DASK_WORKERS=N) rows run N at a time, so the wall time is about 1/N of the total, "
+                     f"here {_duration(self.seconds / 2)} on 2 workers.")
         waiting = sum(not n.known for n in self.pending())
         if waiting:
             lines.append(f"{waiting} row(s) use settings their tuning run (pending) has not chosen yet: their keys are unknown, so they "
