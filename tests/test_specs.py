@@ -17,12 +17,20 @@ LEDGER = project_root() / "data" / "ledger"
 SPEC_KINDS = {"experiments": ExperimentSpec, "tuning": TuningSpec, "forgetting_quality": ForgettingQualitySpec}
 
 
+@pytest.fixture
+def committed_path(monkeypatch):
+    # The committed ledger is the cpu profile's, made on its declared compute path (part of each code version).
+    from unlearnlib.profiles import get_profile
+
+    monkeypatch.setenv("UNLEARNLIB_COMPUTE_PATH", get_profile("cpu").compute_path)
+
+
 def _method(spec) -> str:
     return getattr(spec, "experiment", spec).method  # tuning and forgetting-quality specs wrap an experiment
 
 
 @pytest.mark.parametrize("kind", list(SPEC_KINDS))
-def test_committed_rows_keep_their_keys_and_code_versions(kind):
+def test_committed_rows_keep_their_keys_and_code_versions(kind, committed_path):
     path = LEDGER / f"{kind}.csv"
     if not path.exists():
         pytest.skip(f"no committed ledger file {path}")
@@ -41,7 +49,7 @@ def test_committed_rows_keep_their_keys_and_code_versions(kind):
     assert {config_key(s): s.code_version() for s in tagged} == {config_key(s): rows[config_key(s)] for s in tagged}
 
 
-def test_every_experiments_original_has_its_row_under_the_same_key_and_version():
+def test_every_experiments_original_has_its_row_under_the_same_key_and_version(committed_path):
     experiments, originals = LEDGER / "experiments.csv", LEDGER / "originals.csv"
     if not (experiments.exists() and originals.exists()):
         pytest.skip("no committed experiments and originals")

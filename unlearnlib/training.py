@@ -348,16 +348,18 @@ def evaluate(model: nn.Module, data: Tensors, *, batch_size: int = 1024, path: C
     was_training = model.training
     model.eval()
     device = device_of(model)
-    if path == EAGER_FP32:
-        with torch.inference_mode():
+    forward = model if path == EAGER_FP32 else _prepare(model, path)
+    with torch.inference_mode():
+        if path == EAGER_FP32:
             logits = [model(data.x[i : i + batch_size].to(device)).cpu() for i in range(0, len(data), batch_size)]
-    else:
-        forward = _prepare(model, path)
-        with torch.inference_mode(), _autocast(path, device):
-            logits = [forward(_to_input(data.x[i : i + batch_size], path, device)).float().cpu()
-                      for i in range(0, len(data), batch_size)]
+        else:
+            with _autocast(path, device):
+                logits = [forward(_to_input(data.x[i : i + batch_size], path, device)).float().cpu()
+                          for i in range(0, len(data), batch_size)]
+        logits = torch.cat(logits) if logits else torch.zeros((0, 0))
+        losses = F.cross_entropy(logits, data.y, reduction="none") if len(data) else torch.zeros(0)
+        evaluation = Evaluation(logits.numpy(), losses.numpy(), data.y.numpy())
+    if path != EAGER_FP32:
         _restore(model, path)
     model.train(was_training)
-    logits = torch.cat(logits) if logits else torch.zeros((0, 0))
-    losses = F.cross_entropy(logits, data.y, reduction="none") if len(data) else torch.zeros(0)
-    return Evaluation(logits.numpy(), losses.numpy(), data.y.numpy())
+    return evaluation
