@@ -159,6 +159,8 @@ def test_forgetting_quality_scores_independent_retrains_above_a_noisy_method(tmp
         assert 0 <= record["forget_score"] <= 1
         assert record["forgetting_quality"] == pytest.approx(record["forget_score"] * record["retain_acc_ratio"] * record["test_acc_ratio"])
         assert record["ci_low"] <= record["relative_to_retrain"] <= record["ci_high"] and record["n_models"] == 4
+        assert record["retrain_seconds"] > 0  # the 2N retrains' time: the second row reads it from the model cache
+    assert floor["retrain_seconds"] == pytest.approx(noisy["retrain_seconds"])
     # Independent retrains are the best any method can do: heavy noise scores no better.
     assert floor["forget_score"] >= noisy["forget_score"]
     # Retrain's own row compares the independent set with the reference: exactly the ceiling.

@@ -244,3 +244,33 @@ def test_prune_drops_only_the_rows_no_notebook_reads(ledger_dir):
     # experiments at tuned settings are placeholders here (tuning pending): only the old code version goes
     assert set(kept.table("experiments")["key"]) == {config_key(old_version)}
     assert planning.prune("smoke") == {kind: 0 for kind in planning.prune("smoke")}
+
+
+def test_spent_sums_the_recorded_seconds_of_the_rows_the_notebooks_read(ledger_dir):
+    """The cold study's cost by kind: rows the notebooks read count once, in core-seconds
+    (seconds x the row's threads); rows no notebook reads count nowhere."""
+    plan = planning.make_plan("smoke")
+    original, other = [n.spec for n in plan.pending("originals")][:2]
+    results = ResultStore()
+    results.fetch(original, lambda: {"dataset": original.dataset, "n_train": 300, "train_seconds": 3.0})
+    results.fetch(other, lambda: {"dataset": other.dataset, "n_train": 300, "train_seconds": 5.0})
+    ledger = Ledger(ledger_dir)
+    table = ledger.table("originals")
+    two_threads = table[table.train_seconds == 5.0].iloc[0].to_dict()
+    ledger.put("originals", pd.DataFrame([{**two_threads, "machine": "some cpu, 2 threads, torch 2"},
+                                          {**two_threads, "key": "an-old-recipe", "train_seconds": 99.0}]))
+    table = planning.spent(planning.make_plan("smoke")).set_index("kind")
+    assert table.loc["originals", "rows"] == 2
+    assert table.loc["originals", "seconds"] == pytest.approx(8.0)
+    assert table.loc["originals", "core_seconds"] == pytest.approx(3.0 + 2 * 5.0)
+    assert table.loc["retrains", "rows"] == 0 and table.loc["retrains", "seconds"] == 0
+
+
+def test_forgetting_quality_rows_count_their_shared_retrains_once():
+    cost = planning._Cost(get_profile("smoke"))
+    row = {"dataset": "breastmnist", "method": "ssd", "n_models": 4, "forget_size": 20, "method_seconds": 0.5, "retrain_seconds": 40.0}
+    seconds, units = planning._row_time("forgetting_quality", row, cost)
+    assert seconds == pytest.approx(4 * 0.5 + 40.0)
+    assert units > 8 * cost.training("breastmnist", planning.train_size(cost.profile, "breastmnist") - 20)
+    old = planning._row_time("forgetting_quality", {**row, "retrain_seconds": float("nan")}, cost)
+    assert old[0] == pytest.approx(2.0)  # written before retrain_seconds: the method's part only

@@ -87,6 +87,8 @@ def run_forgetting_quality(
             "identical_models": relative.identical_models,
             "note": relative.note,
             "method_seconds": unlearned["seconds"] / n,
+            # the 2N retrains' training time as recorded (a cached model carries its own), for the study's cost by kind
+            "retrain_seconds": retrained["seconds"] + reference["seconds"],
             "spec": json.dumps(plain(spec), sort_keys=True),
         }
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
@@ -364,43 +365,64 @@ class Rate:
     source: str
 
 
+def _row_time(kind: str, r: dict, cost: _Cost) -> tuple[float, float] | None:
+    """(seconds the ledger row ``r`` of ``kind`` records, its cost in trainings), or None when
+    it records no time. Forgetting quality: the method's N runs plus the 2N retrains' recorded
+    training time (rows written before ``retrain_seconds`` existed give the method's part only)."""
+    n_of = lambda d: train_size(cost.profile, d)  # noqa: E731
+    try:
+        if kind == "originals":
+            pair = (r["train_seconds"], cost.training(r["dataset"], r["n_train"]))
+        elif kind in ("retrains", "experiments"):
+            if (r["method"] == "retrain") != (kind == "retrains"):
+                return None
+            units = (cost.training(r["dataset"], n_of(r["dataset"]) - r["forget_size"]) if kind == "retrains"
+                     else cost.method(r["method"], r["dataset"]))
+            pair = (r["seconds"] + r.get("eval_seconds", 0.0), units)
+        elif kind == "tuning":
+            units = r["n_trials"] * cost.method(r["method"], r["dataset"]) + cost.training(r["dataset"], n_of(r["dataset"]) - r["forget_size"])
+            pair = (r["tuning_seconds"] + r["retrain_seconds"], units)
+        elif kind == "forgetting_quality":
+            own = r["n_models"] * cost.method(r["method"], r["dataset"]) if r["method"] != "retrain" else 0.0
+            seconds = r["method_seconds"] * r["n_models"] if r["method"] != "retrain" else 0.0
+            retrains = r.get("retrain_seconds")
+            if retrains is not None and pd.notna(retrains):
+                seconds += retrains
+                own += 2 * r["n_models"] * cost.training(r["dataset"], n_of(r["dataset"]) - r["forget_size"])
+            pair = (seconds, own)
+        elif kind == "memorization":
+            pair = (r["seconds"], r["n_models"] * cost.training(r["dataset"], n_of(r["dataset"]) // 2))
+        elif kind == "relearning":
+            pair = (r["relearn_seconds"], r["steps"] / cost.unit)
+        else:
+            return None
+        seconds, units = float(pair[0]), float(pair[1])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (seconds, units) if math.isfinite(seconds) else None
+
+
+def _current_path_rows(kind: str, ledger: Ledger, profile: Profile) -> pd.DataFrame:
+    """The ledger's rows of ``kind`` (retrains: the experiments table) of ``profile`` on the compute path in force."""
+    table = ledger.table("experiments" if kind == "retrains" else kind)
+    if table.empty or "profile" not in table:
+        return table
+    rows = table[table["profile"].astype(str) == profile.name].drop_duplicates("key")
+    if "code_version" in rows:
+        tag = compute_path_tag()
+        versions = rows["code_version"].astype(str)
+        rows = rows[versions.str.endswith(tag)] if tag else rows[~versions.str.contains("~", regex=False)]
+    return rows
+
+
 def _measured(kind: str, ledger: Ledger, cost: _Cost) -> tuple[float, int]:
     """(median seconds per training, rows) over the ledger's rows of ``kind`` that record their
     time, of the profile and on the compute path in force (another path runs at another speed).
     The median, not a ratio of sums: a row computed on a crowded machine (a 10x slow original
     beside other jobs) must not set the estimate."""
-    table_kind = "experiments" if kind == "retrains" else kind
-    table = ledger.table(table_kind)
-    if table.empty or "profile" not in table:
-        return 0.0, 0
-    rows = table[table["profile"].astype(str) == cost.profile.name].drop_duplicates("key")
-    if "code_version" in rows:
-        tag = compute_path_tag()
-        versions = rows["code_version"].astype(str)
-        rows = rows[versions.str.endswith(tag)] if tag else rows[~versions.str.contains("~", regex=False)]
-    n_of = lambda d: train_size(cost.profile, d)  # noqa: E731
-    pairs: list[tuple[float, float]] = []
-    for r in rows.to_dict("records"):
-        try:
-            if kind == "originals":
-                pairs.append((r["train_seconds"], cost.training(r["dataset"], r["n_train"])))
-            elif kind in ("retrains", "experiments"):
-                if (r["method"] == "retrain") != (kind == "retrains"):
-                    continue
-                units = (cost.training(r["dataset"], n_of(r["dataset"]) - r["forget_size"]) if kind == "retrains"
-                         else cost.method(r["method"], r["dataset"]))
-                pairs.append((r["seconds"] + r.get("eval_seconds", 0.0), units))
-            elif kind == "tuning":
-                units = r["n_trials"] * cost.method(r["method"], r["dataset"]) + cost.training(r["dataset"], n_of(r["dataset"]) - r["forget_size"])
-                pairs.append((r["tuning_seconds"] + r["retrain_seconds"], units))
-            elif kind == "memorization":
-                pairs.append((r["seconds"], r["n_models"] * cost.training(r["dataset"], n_of(r["dataset"]) // 2)))
-            elif kind == "relearning":
-                pairs.append((r["relearn_seconds"], r["steps"] / cost.unit))
-            # forgetting_quality rows record the method's seconds per model, not the retrains': no rate from them
-        except (KeyError, TypeError, ValueError):
-            continue
-    per_training = [float(s) / float(u) for s, u in pairs if u > 0 and pd.notna(s) and math.isfinite(float(s))]
+    rows = _current_path_rows(kind, ledger, cost.profile)
+    times = [_row_time(kind, r, cost) for r in rows.to_dict("records")] if len(rows) else []
+    per_training = [s / u for s, u in filter(None, times) if u > 0]
     return (float(np.median(per_training)) if per_training else 0.0), len(per_training)
 
 
@@ -573,6 +595,45 @@ def prune(profile: str, *, apply: bool = False, ledger_root: str | Path | None =
         if apply and counts[kind]:
             ledger.drop(kind, lambda table, kind=kind: current.stale(kind, table, profile))
     return counts
+
+
+def spent(plan: Plan) -> pd.DataFrame:
+    """What the rows ``plan``'s notebooks read cost when they were computed, by kind: rows,
+    trainings, the seconds they record (one worker's time) and core-seconds (seconds x the torch
+    threads the row ran on), so that a study's wall time on ``c`` cores is about core-seconds / c
+    when its workers keep every core busy. Retrains shared by a forget set's forgetting-quality
+    runs count once. Only rows of the compute path in force; pending rows are not in it."""
+    current, ledger, cost = current_rows(plan), Ledger(plan.ledger), _Cost(get_profile(plan.profile))
+    out = []
+    for kind in KINDS:
+        if kind == "sample_scores":
+            continue  # an evaluation of the original; its rows record no time
+        rows = _current_path_rows(kind, ledger, cost.profile)
+        wanted = current.identities.get(kind if kind != "retrains" else "experiments", set())
+        rows = rows[[(k, v) in wanted for k, v in zip(rows["key"].astype(str), rows["code_version"].astype(str))]] if len(rows) else rows
+        seconds = units = core_seconds = 0.0
+        n, shared = 0, set()
+        for r in rows.to_dict("records"):
+            time = _row_time(kind, r, cost)
+            if time is None:
+                continue
+            row_seconds, row_units = time
+            if kind == "forgetting_quality" and pd.notna(r.get("retrain_seconds", float("nan"))):
+                group = (r["dataset"], r["seed"], r["scenario"], r["forget_size"])
+                if group in shared:  # its retrains are the first row's, read from the model cache
+                    row_seconds -= r["retrain_seconds"]
+                    row_units -= 2 * r["n_models"] * cost.training(r["dataset"], train_size(cost.profile, r["dataset"]) - r["forget_size"])
+                shared.add(group)
+            n, seconds, units = n + 1, seconds + row_seconds, units + row_units
+            core_seconds += row_seconds * _threads(r.get("machine"))
+        out.append({"kind": kind, "rows": n, "trainings": units, "seconds": seconds, "core_seconds": core_seconds})
+    return pd.DataFrame(out, columns=["kind", "rows", "trainings", "seconds", "core_seconds"])
+
+
+def _threads(machine) -> int:
+    """The torch threads a row's ``machine`` stamp names ("..., 2 threads, ..."), 1 when it names none."""
+    found = re.search(r"(\d+) threads", str(machine))
+    return int(found.group(1)) if found else 1
 
 
 def _present(spec, results: ResultStore) -> bool:
