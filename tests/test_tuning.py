@@ -196,6 +196,16 @@ def test_the_sampler_is_seeded_same_seed_same_trials(task, monkeypatch):
         assert space["lr"][1] <= drawn["lr"] <= space["lr"][2] and space["epochs"][1] <= drawn["epochs"] <= space["epochs"][2]
 
 
+def test_a_setting_scored_outside_the_search_scores_as_its_trial_did(task, retrained):
+    """TrialScorer (used by benchmarks/warm_start.py to score a neighbour's optimum) is the trial's own scoring."""
+    result = tuning.tune("gradient_ascent", task, objective="retrain", n_trials=3, seed=0, retrained=retrained)
+    score = tuning.TrialScorer.build("gradient_ascent", task, objective="retrain", seed=0, retrained=retrained)
+    assert score.original_value == pytest.approx(result.original_value)
+    for trial in result.trials:
+        value, raw, status = score(trial["params"])
+        assert (value, status) == (pytest.approx(trial["value"]), trial["status"])
+
+
 def test_tune_refuses_what_it_cannot_search(task):
     with pytest.raises(ValueError, match="n_trials must be at least 1; got 0"):
         tuning.tune("finetune", task, objective="retrain_free", n_trials=0, seed=0)

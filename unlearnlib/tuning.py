@@ -174,6 +174,42 @@ def objective_value(objective: str, scores: dict, *, retrained: dict | None, ori
     return assess(objective, scores, retrained=retrained, original=original, majority_rate=majority_rate)[0]
 
 
+@dataclass(frozen=True)
+class TrialScorer:
+    """Scores one setting of a method on the validation split exactly as a tuning trial does:
+    (value, gap before any failure penalty or None if diverged, status). Reused by
+    ``benchmarks/warm_start.py`` to score a setting outside a search."""
+
+    method: str
+    task: UnlearningTask
+    objective: str
+    seed: int
+    original_scores: dict
+    retrained_scores: dict | None
+    majority_rate: float
+
+    @classmethod
+    def build(cls, method: str, task: UnlearningTask, *, objective: str, seed: int, retrained: nn.Module | None = None) -> "TrialScorer":
+        return cls(method, task, objective, seed, validation_scores(task.original, task, seed=seed),
+                   validation_scores(retrained, task, seed=seed) if retrained is not None else None,
+                   majority_class_rate(task.val.y.numpy()))
+
+    @property
+    def original_value(self) -> float:
+        return gap(self.objective, self.original_scores, retrained=self.retrained_scores, original=self.original_scores)
+
+    def __call__(self, params: dict) -> tuple[float, float | None, str]:
+        try:
+            model = unlearn(self.method, self.task, get_method(self.method).hyperparameters(**params), seed=self.seed).model
+            scores = validation_scores(model, self.task, seed=self.seed)
+            raw = gap(self.objective, scores, retrained=self.retrained_scores, original=self.original_scores)
+            value, status = assess(self.objective, scores, retrained=self.retrained_scores, original=self.original_scores,
+                                   majority_rate=self.majority_rate)
+        except DivergedError as error:  # reported with the trial, and the worst value the objective can take
+            raw, value, status = None, DIVERGED_VALUE, f"diverged: {error}"
+        return value, raw, status
+
+
 def tune(
     method: str,
     task: UnlearningTask,
@@ -191,22 +227,13 @@ def tune(
     spec = get_method(method)
     if not spec.hyperparameters.search_space:
         raise ValueError(f"{method} declares no search space: nothing to tune")
-    original_scores = validation_scores(task.original, task, seed=seed)
-    retrained_scores = validation_scores(retrained, task, seed=seed) if retrained is not None else None
-    majority_rate = majority_class_rate(task.val.y.numpy())
-    original_value = gap(objective, original_scores, retrained=retrained_scores, original=original_scores)
+    score = TrialScorer.build(method, task, objective=objective, seed=seed, retrained=retrained)
     trials: list[dict] = []
 
     def run_trial(trial: optuna.Trial) -> float:
         start = time.perf_counter()
         params = suggest(trial, spec.hyperparameters.search_space)
-        try:
-            model = unlearn(method, task, spec.hyperparameters(**params), seed=seed).model
-            scores = validation_scores(model, task, seed=seed)
-            raw = gap(objective, scores, retrained=retrained_scores, original=original_scores)
-            value, status = assess(objective, scores, retrained=retrained_scores, original=original_scores, majority_rate=majority_rate)
-        except DivergedError as error:  # reported with the trial, and the worst value the objective can take
-            raw, value, status = None, DIVERGED_VALUE, f"diverged: {error}"
+        value, raw, status = score(params)
         trials.append({"number": trial.number, "params": params, "value": value, "gap": raw, "status": status,
                        "seconds": time.perf_counter() - start})
         return value
@@ -214,7 +241,7 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(run_trial, n_trials=n_trials)
-    return TuningResult(method, objective, study.best_params, float(study.best_value), trials, original_value)
+    return TuningResult(method, objective, study.best_params, float(study.best_value), trials, score.original_value)
 
 
 # ----------------------------------------------------------------------------- tuning runs
