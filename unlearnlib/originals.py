@@ -122,7 +122,8 @@ class MemorizationWarning(UserWarning):
 
 def memorization_shortfalls(row: dict, target: dict[str, float] | None) -> list[str]:
     """What an original's ledger row misses of ``target`` ({metric: floor}), in words; [] when met."""
-    return [f"{name} {float(row[name]):.3f} < {floor}" for name, floor in (target or {}).items() if not float(row[name]) >= floor]
+    # 4 decimals: a miss by 0.0004 (0.9696 against 0.97) must not print as "0.970 < 0.97"
+    return [f"{name} {float(row[name]):.4f} < {floor}" for name, floor in (target or {}).items() if not float(row[name]) >= floor]
 
 
 def check_memorization(row: dict, target: dict[str, float] | None) -> list[str]:
