@@ -135,6 +135,10 @@ def test_waves_put_originals_first_tuning_before_the_runs_at_tuned_settings():
     from unlearnlib.specs import tuning_spec
 
     assert distributed.wave(need("tuning", tuning_spec(prof, "ham10000", prof.focus_methods[0]))) == 2
+    # A difficulty retrain reads the memorization row, which wave 1 computes: it waits a wave (a task's
+    # snapshot of the ledger is taken when its wave starts, so in wave 1 it would train the estimate again).
+    hard = ExperimentSpec.build(original, "difficulty", "retrain", kind="hard", size=15, score="memorization")
+    assert distributed.wave(need("retrains", hard)) > distributed.wave(need("memorization", hard))
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -8,9 +8,10 @@ them, are known only once the tuning rows exist):
 
 0. originals;
 1. retrains, per-sample scores and memorization estimates (they need the original);
-2. tuning runs (they need the original and the retrained model), and the forgetting-quality
-   runs and relearning attacks of ``retrain`` and ``original`` (they train the retrained
-   models that the other methods' runs on the same forget set read from the cache);
+2. tuning runs (they need the original and the retrained model), the retrains on forget sets
+   drawn from per-sample scores (difficulty: they read the memorization row of wave 1), and the
+   forgetting-quality runs and relearning attacks of ``retrain`` and ``original`` (they train the
+   retrained models that the other methods' runs on the same forget set read from the cache);
 3. the remaining experiments, forgetting-quality runs and relearning attacks (at tuned settings).
 
 A task computes ONE row, with the library's own function (``runner.run_experiment``,
@@ -50,11 +51,12 @@ import torch
 from .ledger import KINDS as LEDGER_KINDS, Ledger, ledger_only
 from .plan import MemorizationNeed, Need, SampleScoresNeed, make_plan
 from .profiles import activate_compute_path, get_profile
+from .scenarios import scenario_inputs
 from .settings import CACHE_DIR_ENV, COMPUTE_PATH_ENV, DATA_DIR_ENV, DEVICE_ENV, LEDGER_DIR_ENV, read
 from .specs import ExperimentSpec, OriginalSpec
 
 RETRIES = 2  # Dask retries of a task that raises; a worker that dies is rescheduled by the scheduler as well
-WAVES = ("originals", "retrains, per-sample scores and memorization", "tuning (and the shared retrains of forgetting quality and relearning)",
+WAVES = ("originals", "retrains, per-sample scores and memorization", "tuning (and the retrains that wait on scores or are shared by forgetting quality and relearning)",
          "experiments, forgetting quality and relearning")
 # The settings a task runs under, taken from the driver: where data and models are, and what enters a row's key.
 SHARED_SETTINGS = (DATA_DIR_ENV, CACHE_DIR_ENV, COMPUTE_PATH_ENV, DEVICE_ENV)
@@ -68,8 +70,12 @@ def wave(need: Need) -> int:
     """The wave (index into :data:`WAVES`) of a pending row."""
     if need.kind == "originals":
         return 0
-    if need.kind in ("retrains", "sample_scores", "memorization"):
+    if need.kind in ("sample_scores", "memorization"):
         return 1
+    if need.kind == "retrains":
+        # A forget set drawn from per-sample scores (difficulty) reads the memorization row: in wave 1
+        # its snapshot would lack that row, and every such task would train the estimate's models again.
+        return 2 if "scores" in scenario_inputs(need.spec.scenario) else 1
     if need.kind == "tuning":
         return 2
     if need.kind in ("forgetting_quality", "relearning") and need.spec.experiment.method in ("retrain", "original"):
