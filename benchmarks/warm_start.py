@@ -58,6 +58,7 @@ def tuned_series(profile: str) -> dict[tuple, dict[float, tuple[TuningSpec, dict
 
 def warm_rows(profile: str, tolerance: float) -> pd.DataFrame:
     models, results = ModelStore(), ResultStore()
+    loaded = {}  # the study data of each original, loaded once, not once per method and fraction
     rows = []
     for (dataset, method, seed, objective), by_fraction in sorted(tuned_series(profile).items()):
         fractions = list(by_fraction)
@@ -69,7 +70,8 @@ def warm_rows(profile: str, tolerance: float) -> pd.DataFrame:
             spec, row = by_fraction[fraction]
             source = neighbour_towards(fraction, fractions, TUNING_FRACTION)
             warm = tuned_hyperparameters(by_fraction[source][1])
-            data, split, task = prepare(spec.experiment, None, models, ledger=results.ledger)
+            original = spec.experiment.original
+            loaded[original], split, task = prepare(spec.experiment, loaded.get(original), models, ledger=results.ledger)
             retrained = unlearned_model(spec.experiment.retrain_spec(), task, split, models, progress=False)[0]
             score = TrialScorer.build(method, task, objective=objective, seed=spec.experiment.seed,
                                       retrained=retrained if objective == "retrain" else None)
