@@ -94,6 +94,31 @@ def test_the_task_of_a_worker_that_dies_is_retried_and_its_row_written_once(clie
     assert list(table["key"]) == [config_key(original)]  # once: the ledger refuses a repeated key, and so does the driver
 
 
+def _recording(spec, snapshot, settings, threads=None, *, log: str):
+    """compute_row, noting the kind of each task as it starts (workers share the file system)."""
+    with open(log, "a") as out:
+        out.write(type(spec).__name__ + "\n")
+    return distributed.compute_row(spec, snapshot, settings, threads)
+
+
+@needs_real("breastmnist")
+def test_on_the_cluster_a_forgetting_quality_row_waits_on_its_retrained_models(client, tmp_path, monkeypatch):
+    from unlearnlib.plan import make_plan
+
+    monkeypatch.chdir(ROOT)
+    torch.set_num_threads(1)
+    ledger = _private(monkeypatch, tmp_path)
+    fq = next(n.spec for n in make_plan("smoke", ["07_privacy"]).pending()
+              if n.kind == "forgetting_quality" and n.spec.experiment.method == "retrain")
+    log = tmp_path / "tasks.log"
+    appended = distributed.compute_pending("smoke", ["07_privacy"], client=client, specs=[fq], progress=False,
+                                           task=functools.partial(_recording, log=str(log)))
+    started = log.read_text().split()
+    assert started.count("RetrainedModel") == 2 * fq.n_models and started[-1] == "ForgettingQualitySpec"  # the row waited on them
+    assert list(ledger.table("forgetting_quality")["key"]) == [config_key(fq)] and appended >= 1
+    assert len(list((tmp_path / "cache" / "models" / "retrain").glob("*"))) == 2 * fq.n_models  # each trained once
+
+
 @needs_real("ham10000")
 def test_per_sample_scores_and_memorization_as_tasks_equal_the_difficulty_table(tmp_path, monkeypatch):
     """Here, without a cluster (client=None runs the same tasks one after another)."""
@@ -151,3 +176,41 @@ def test_reproduce_refuses_bad_dask_options_before_starting_a_cluster(argv, mess
     assert main(["reproduce", "--profile", "smoke", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_forgetting_quality_runs_retrains_are_tasks_of_their_own_and_its_row_is_unchanged(tmp_path, monkeypatch):
+    """The 2N retrained models of ``retrain``'s forgetting-quality run are tasks of their own (so
+    the workers share them); the row, computed after them, trains no model and equals the row
+    computed in one task."""
+    from unlearnlib import runner
+    from unlearnlib.fq_run import retrained_seeds, run_forgetting_quality
+    from unlearnlib.profiles import Profile
+    from unlearnlib.runner import ResultStore
+    from unlearnlib.specs import ForgettingQualitySpec
+    from unlearnlib.store import ModelStore
+    from unlearnlib.training import TrainConfig
+
+    unit = Profile(name="unit", model="resnet_tiny", image_size=16, recipe=TrainConfig(epochs=2, batch_size=32), seeds=(0,))
+    experiment = lambda method: ExperimentSpec.build(OriginalSpec.from_profile(unit, "synthetic", 0), "random", method, fraction=0.1)  # noqa: E731
+    spec, other = ForgettingQualitySpec(experiment("retrain"), n_models=4), ForgettingQualitySpec(experiment("finetune"), n_models=4)
+    shared = distributed.retrained_models([spec, other])
+    assert list(shared) == [spec]  # another method's run reads the forget set's retrains from the cache
+    assert [m.seed for m in shared[spec]] == retrained_seeds(spec) and len(set(retrained_seeds(spec))) == 8
+
+    one_task = _private(monkeypatch, tmp_path / "one")
+    expected = run_forgetting_quality(spec, models=ModelStore(tmp_path / "one" / "cache" / "models"), results=ResultStore(one_task.root))
+
+    ledger = _private(monkeypatch, tmp_path / "split")
+    settings = distributed._settings_of_driver()
+    for model in shared[spec]:
+        distributed.append_new(ledger, distributed.compute_row(model, distributed.ledger_snapshot(ledger), settings))
+    assert ledger.table("forgetting_quality").empty  # a model task writes no row
+
+    def no_training(method, *args, **kwargs):
+        raise AssertionError(f"the row's task trained a {method} model")
+
+    monkeypatch.setattr(runner, "unlearn", no_training)
+    row = distributed.compute_row(spec, distributed.ledger_snapshot(ledger), settings)["forgetting_quality"].iloc[0]
+    for column in ("forget_score", "forgetting_quality", "relative_to_retrain", "ci_low", "ci_high", "retain_acc_ratio", "test_acc_ratio"):
+        assert row[column] == pytest.approx(expected[column]), column
+    assert row["retrain_seconds"] > 0  # the models' recorded training time, read from the cache

@@ -34,7 +34,10 @@ Runs of one forget set in the same wave may train the same cached model (a retra
 a forgetting-quality run, an attacked reference for a relearning attack) at once: each writes the
 same file atomically, so results are unchanged; only time is lost. For that reason the runs of
 ``retrain`` and ``original``, which train the shared models, go in wave 2, before the other
-methods' in wave 3.
+methods' in wave 3. The 2N retrained models of such a forgetting-quality run are tasks of their
+own (:class:`RetrainedModel`: no ledger row, the model cache only), and the run's row waits on
+them: in one task they ran one after another (64 BreastMNIST retrains of the cpu profile took
+41 min on one worker while the other sat idle at the end of its wave).
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -53,13 +57,38 @@ from .plan import MemorizationNeed, Need, SampleScoresNeed, make_plan
 from .profiles import activate_compute_path, get_profile
 from .scenarios import scenario_inputs
 from .settings import CACHE_DIR_ENV, COMPUTE_PATH_ENV, DATA_DIR_ENV, DEVICE_ENV, LEDGER_DIR_ENV, read
-from .specs import ExperimentSpec, OriginalSpec
+from .specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec
 
 RETRIES = 2  # Dask retries of a task that raises; a worker that dies is rescheduled by the scheduler as well
 WAVES = ("originals", "retrains, per-sample scores and memorization", "tuning (and the retrains that wait on scores or are shared by forgetting quality and relearning)",
          "experiments, forgetting quality and relearning")
 # The settings a task runs under, taken from the driver: where data and models are, and what enters a row's key.
 SHARED_SETTINGS = (DATA_DIR_ENV, CACHE_DIR_ENV, COMPUTE_PATH_ENV, DEVICE_ENV)
+
+
+@dataclass(frozen=True)
+class RetrainedModel:
+    """One retrained model of a forgetting-quality run (``experiment``: the retrain on its forget
+    set; ``seed``: its initialisation seed), trained into the model cache; it adds no ledger row."""
+
+    experiment: ExperimentSpec
+    seed: int
+
+    def label(self) -> str:
+        return f"retrained model (seed {self.seed}) of {self.experiment.label()}"
+
+
+# Their forgetting-quality runs train the forget set's 2N retrained models; the other methods' read them.
+TRAINS_SHARED_RETRAINS = ("retrain", "original")
+
+
+def retrained_models(specs: Sequence) -> dict[Any, list[RetrainedModel]]:
+    """The retrained models each forgetting-quality run of ``retrain`` or ``original`` in ``specs`` trains, by spec."""
+    from .fq_run import retrained_seeds
+
+    return {spec: [RetrainedModel(spec.experiment.retrain_spec(), seed) for seed in retrained_seeds(spec)]
+            for spec in specs
+            if isinstance(spec, ForgettingQualitySpec) and spec.experiment.method in TRAINS_SHARED_RETRAINS}
 
 
 class PlanNotConvergingError(RuntimeError):
@@ -78,7 +107,7 @@ def wave(need: Need) -> int:
         return 2 if "scores" in scenario_inputs(need.spec.scenario) else 1
     if need.kind == "tuning":
         return 2
-    if need.kind in ("forgetting_quality", "relearning") and need.spec.experiment.method in ("retrain", "original"):
+    if need.kind in ("forgetting_quality", "relearning") and need.spec.experiment.method in TRAINS_SHARED_RETRAINS:
         return 2
     return 3
 
@@ -116,7 +145,7 @@ def _compute(spec, ledger: Ledger) -> None:
     from .grid import _study_data
     from .originals import memorization_rows, original_summary, sample_score_rows
     from .relearn import RelearnSpec, run_relearning
-    from .runner import ResultStore, run_experiment
+    from .runner import ResultStore, prepare, run_experiment, unlearned_model
     from .specs import ForgettingQualitySpec, TuningSpec
     from .store import ModelStore
     from .tuning import run_tuning
@@ -142,6 +171,9 @@ def _compute(spec, ledger: Ledger) -> None:
         run_forgetting_quality(spec, data=data, models=models, results=results)
     elif isinstance(spec, RelearnSpec):
         run_relearning(spec, data=data, models=models, results=results)
+    elif isinstance(spec, RetrainedModel):
+        _, split, task = prepare(spec.experiment, data, models, ledger=ledger)
+        unlearned_model(spec.experiment, task, split, models, False, seed=spec.seed)
     else:
         raise TypeError(f"no task computes a {type(spec).__name__}; known: originals, experiments, tuning, forgetting quality, "
                         "relearning, per-sample scores, memorization")
@@ -149,6 +181,11 @@ def _compute(spec, ledger: Ledger) -> None:
 
 def _same(value):
     return value
+
+
+def _after(task: Callable, spec, prerequisites: list, **arguments):
+    """``task(spec, **arguments)``; Dask starts it once ``prerequisites`` (futures) are done."""
+    return task(spec, **arguments)
 
 
 def _identities(table: pd.DataFrame) -> set[tuple[str, str]]:
@@ -249,9 +286,11 @@ def compute_pending(
         attempted.update(batch)
         ledger = Ledger(plan.ledger)
         snapshot = ledger_snapshot(ledger)
-        bar = tqdm(total=len(batch), desc=f"wave {current + 1}/{len(WAVES)}: {WAVES[current]}", disable=not progress)
+        shared_retrains = retrained_models(batch)
+        models = list(dict.fromkeys(m for trained in shared_retrains.values() for m in trained))  # a model two runs share, once
+        bar = tqdm(total=len(models) + len(batch), desc=f"wave {current + 1}/{len(WAVES)}: {WAVES[current]}", disable=not progress)
         if client is None:
-            for spec in batch:
+            for spec in [*models, *batch]:
                 appended += append_new(ledger, task(spec, snapshot, settings, threads))
                 bar.update()
         else:
@@ -260,8 +299,11 @@ def compute_pending(
             # Sent once, as a task's result rather than scattered data: a worker that dies holding it
             # loses nothing that cannot be recomputed (scattered data would be lost, and its tasks with it).
             shared = client.submit(_same, snapshot, pure=False)
-            futures = client.map(task, batch, snapshot=shared, settings=settings, threads=threads, retries=RETRIES, pure=False)
-            for future in as_completed(futures):
+            common = dict(snapshot=shared, settings=settings, threads=threads, retries=RETRIES, pure=False)
+            model_futures = dict(zip(models, client.map(task, models, **common))) if models else {}
+            futures = [client.submit(_after, task, spec, [model_futures[m] for m in shared_retrains.get(spec, [])], **common)
+                       for spec in batch]
+            for future in as_completed([*model_futures.values(), *futures]):
                 appended += append_new(ledger, future.result())
                 bar.update()
         bar.close()

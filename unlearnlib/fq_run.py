@@ -39,6 +39,12 @@ def _statistics(method_spec: ExperimentSpec, seeds, task: UnlearningTask, split:
     return {"stats": np.stack(stats), "retain": np.array(retain_accs), "test": np.array(test_accs), "seconds": seconds}
 
 
+def retrained_seeds(spec: ForgettingQualitySpec) -> list[int]:
+    """Initialisation seeds of the run's 2N retrained models: N compared with the method, then N
+    independent ones as the reference (cached per forget set and seed, so shared by every method's run)."""
+    return [retrain_seed(spec.experiment.seed, i) for i in range(2 * spec.n_models)]
+
+
 def run_forgetting_quality(
     spec: ForgettingQualitySpec,
     *,
@@ -57,9 +63,9 @@ def run_forgetting_quality(
         experiment = spec.experiment
         data_, split, task = prepare(experiment, data, models_, ledger=results.ledger)
         n, seed = spec.n_models, experiment.seed
-        retrain_spec = experiment.retrain_spec()
-        retrained = _statistics(retrain_spec, [retrain_seed(seed, i) for i in range(n)], task, split, data_, models_)
-        reference = _statistics(retrain_spec, [retrain_seed(seed, n + i) for i in range(n)], task, split, data_, models_)
+        retrain_spec, retrain_seeds = experiment.retrain_spec(), retrained_seeds(spec)
+        retrained = _statistics(retrain_spec, retrain_seeds[:n], task, split, data_, models_)
+        reference = _statistics(retrain_spec, retrain_seeds[n:], task, split, data_, models_)
         unlearned = reference if experiment.method == "retrain" else _statistics(
             experiment, [1000 * seed + i for i in range(n)], task, split, data_, models_)
         accs = {name: (side["retain"], side["test"]) for name, side in (("u", unlearned), ("r", retrained), ("c", reference))}
