@@ -182,16 +182,13 @@ def test_a_forgetting_quality_runs_retrains_are_tasks_of_their_own_and_its_row_i
     """The 2N retrained models of ``retrain``'s forgetting-quality run are tasks of their own (so
     the workers share them); the row, computed after them, trains no model and equals the row
     computed in one task."""
+    from test_fq import _spec as experiment  # the synthetic unit-profile experiment of the forgetting-quality tests
     from unlearnlib import runner
     from unlearnlib.fq_run import retrained_seeds, run_forgetting_quality
-    from unlearnlib.profiles import Profile
     from unlearnlib.runner import ResultStore
     from unlearnlib.specs import ForgettingQualitySpec
     from unlearnlib.store import ModelStore
-    from unlearnlib.training import TrainConfig
 
-    unit = Profile(name="unit", model="resnet_tiny", image_size=16, recipe=TrainConfig(epochs=2, batch_size=32), seeds=(0,))
-    experiment = lambda method: ExperimentSpec.build(OriginalSpec.from_profile(unit, "synthetic", 0), "random", method, fraction=0.1)  # noqa: E731
     spec, other = ForgettingQualitySpec(experiment("retrain"), n_models=4), ForgettingQualitySpec(experiment("finetune"), n_models=4)
     shared = distributed.retrained_models([spec, other])
     assert list(shared) == [spec]  # another method's run reads the forget set's retrains from the cache
