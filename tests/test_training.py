@@ -117,3 +117,21 @@ def test_a_small_set_memorizes_only_with_the_floor_and_the_check_says_so():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert check_memorization({**row, "train_acc": accuracies[150]}, target) == []
+
+
+def test_a_notebook_prints_a_missed_memorization_target_as_a_plain_line(capsys):
+    """Executed notebooks carry no warning boxes or file paths: within the context the miss is one
+    printed line, and other warnings still pass through as warnings."""
+    import warnings
+
+    from unlearnlib.originals import MemorizationWarning, check_memorization, memorization_misses_printed
+
+    row = {"dataset": "miniature", "seed": 3, "train_acc": 0.9696}
+    with pytest.warns(UserWarning, match="unrelated") as shown:
+        with memorization_misses_printed():
+            check_memorization(row, {"train_acc": 0.97})
+            warnings.warn("unrelated", UserWarning)
+    assert not [w for w in shown if issubclass(w.category, MemorizationWarning)]
+    printed = capsys.readouterr().out
+    assert printed.startswith("Memorization target missed: the original miniature seed 3 misses the memorization target: train_acc 0.9696 < 0.97")
+    assert "Warning" not in printed and "/" not in printed.split("target:")[1].split(".")[0]

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -135,6 +136,21 @@ def check_memorization(row: dict, target: dict[str, float] | None) -> list[str]:
                       "It does not memorize its training set, so there is little to forget: lengthen its recipe "
                       "(epochs, or the floor min_steps for a small training set)", MemorizationWarning, stacklevel=2)
     return missed
+
+
+@contextmanager
+def memorization_misses_printed():
+    """Within the block, a missed memorization target is printed as one plain line rather than
+    shown as a warning: an executed notebook then says it without a file path or a warning box
+    (and states it again in its findings); other warnings pass through unchanged."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MemorizationWarning)
+        yield
+    for item in caught:
+        if issubclass(item.category, MemorizationWarning):
+            print(f"Memorization target missed: {item.message}")
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
 
 
 def _sample_rows(spec: OriginalSpec, data: StudyData, models: ModelStore) -> pd.DataFrame:

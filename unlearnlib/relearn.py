@@ -314,7 +314,7 @@ def relearning_rows(specs: Sequence[RelearnSpec], *, results: ResultStore | None
     for spec in specs:
         by_original[spec.experiment.original].append(spec)
     rows = {}
-    bar = tqdm(total=len(specs), desc="relearning", disable=not progress)
+    bar = tqdm(total=len(pending), desc="relearning", disable=not progress or not pending)
     for original, group in by_original.items():
         data = load_study_data(original) if set(group) & set(pending) else None
         for spec in group:
