@@ -145,6 +145,10 @@ def test_the_methods_section_comes_from_the_declarations(built):
     assert f"<code>{PRIMARY_ENDPOINT}</code>" in methods and "20 Optuna trials" in methods and "Holm" in methods
     assert "seeds 0, 1, 2, 3, 4 (5 seeds)" in methods and "ham10000: train 7009 images" in methods
     assert "bf16 autocast" in methods  # the cpu profile's arithmetic, as declared
+    # the failure rule, the relearning budget and the verdict margins, as the code declares them
+    from unlearnlib import failures, paper, relearn
+    assert html.escape(failures.RULE[1:]) in methods and relearn.RelearnBudget().describe() in methods
+    assert f"margin of {paper.GAP_MARGIN} in average gap" in methods and "on 10 seeds at the smallest and the largest size" in methods
 
 
 def test_the_report_depends_on_the_results_only(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import metrics, paper, report, study
+from . import failures, metrics, paper, relearn, report, study
 from .html_tables import format_number
 from .plots import METRIC_LABELS
 from .profiles import get_profile
@@ -100,11 +100,36 @@ set of retrains, with a 95 % half-sample interval ({prof.fq_bootstrap} replicate
 <h3>Tuning</h3>
 {tuning}
 <p>Budget: {prof.tuning_trials} Optuna trials per method and objective.</p>
+<h3>Failed runs</h3>
+<p>{html.escape(failures.RULE[0].upper() + failures.RULE[1:])} (<code>unlearnlib.failures</code>). Every results table
+reports <code>failed_runs</code> and the average gap over balanced accuracies (<code>avg_gap_bacc</code>) beside the primary
+endpoint. A method with failed runs is reported as failing in k of n runs: never counted as closer to retraining than
+doing nothing, nor as showing or lacking a difference.</p>
+<h3>Relearning attack</h3>
+<p>Each main-table model, the retrained model (the baseline) and the original (the ceiling) are fine-tuned on the same
+fixed random subset of the retain set, never a forget image ({html.escape(relearn.RelearnBudget().describe())}), and their
+forget accuracy is measured again. A method's forgetting survives relearning when the paired 95 % interval of its relearned
+forget accuracy minus the relearned retrain's lies within ±{relearn.SURVIVAL_MARGIN}; it recovers when the interval lies
+above it (<code>unlearnlib.relearn</code>).</p>
 <h3>Seeds and statistics</h3>
 <p>Evaluation seeds {', '.join(map(str, prof.seeds))} ({len(prof.seeds)} seeds); the size curves use seeds
-{', '.join(map(str, prof.curve_seeds))}; the memorization score averages {prof.memorization_models} models trained on random
+{', '.join(map(str, prof.curve_seeds))}{_end_seeds(prof)}; the memorization score averages {prof.memorization_models} models trained on random
 halves. Tables give mean ± sd over seeds unless they say otherwise. A comparison (a method against doing nothing, male-only
 against female-only, hard against easy, whole lesions against single images) is a difference paired by seed with a 95 %
 t-interval and a one-sample t-test; the p-values of the approximate methods on one dataset form one family, adjusted with
 {adjustment.capitalize()}'s method. A "no difference" verdict states which differences its interval rules out: those beyond max(|low|, |high|).</p>
+<p>Verdicts are computed by rules declared in <code>unlearnlib/paper.py</code> before the numbers (each rule is printed
+beside its verdict above) and are one of {', '.join(paper.VERDICTS)}; every test uses alpha {paper.ALPHA}. "No difference"
+claims need both one-sided tests (TOST) to pass against a margin of {paper.GAP_MARGIN} in average gap:
+{html.escape(paper.GAP_MARGIN_REASON)}. The forget-size drop has a margin of {paper.DROP_MARGIN} of test accuracy:
+{html.escape(paper.DROP_MARGIN_REASON)}. Tuning costs "a lot" from {paper.COST_THRESHOLD:g} retrain per method. (Both
+margins were declared on the previous run's numbers, before this run computed any of its own.)</p>
 """
+
+
+def _end_seeds(prof) -> str:
+    """The size curve's ends, where the retrain and the original run on more seeds (finding 3's power)."""
+    if not prof.curve_end_seeds:
+        return ""
+    return (f" (the retrain and the original on {len(prof.curve_end_seeds)} seeds at the smallest and the largest size, "
+            "where finding 3 compares them)")
