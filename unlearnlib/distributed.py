@@ -173,7 +173,7 @@ def _compute(spec, ledger: Ledger) -> None:
         run_relearning(spec, data=data, models=models, results=results)
     elif isinstance(spec, RetrainedModel):
         _, split, task = prepare(spec.experiment, data, models, ledger=ledger)
-        unlearned_model(spec.experiment, task, split, models, False, seed=spec.seed)
+        unlearned_model(spec.experiment, task, split, models, progress=False, seed=spec.seed)
     else:
         raise TypeError(f"no task computes a {type(spec).__name__}; known: originals, experiments, tuning, forgetting quality, "
                         "relearning, per-sample scores, memorization")
