@@ -72,7 +72,9 @@ def test_a_row_with_too_many_fields_is_named_by_its_line(tmp_path):
 
 
 def test_the_committed_ledger_holds_each_key_once():
-    ledger = Ledger()
+    from unlearnlib.paths import project_root
+
+    ledger = Ledger(project_root() / "data" / "ledger")  # Ledger() is a test session's own (conftest)
     for kind in ("experiments", "tuning", "forgetting_quality", "originals", "sample_scores", "memorization"):
         ledger.table(kind)  # raises LedgerError on a repeated key
 

@@ -174,6 +174,24 @@ def _ledger_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger_restale(args: argparse.Namespace) -> int:
+    from .ledger import Ledger
+    from .training_rules import restale, stale_keys
+
+    ledger = Ledger()
+    stale = stale_keys(ledger)
+    for kind, keys in stale.items():
+        print(f"{kind:20s} {len(keys)} row(s) computed before the training rules that they change")
+    if not stale:
+        print("no row computed before the training rules is changed by them: nothing to recompute")
+    elif args.apply:
+        for kind, n in restale(ledger).items():
+            print(f"{kind:20s} {n} row(s) dropped: `reproduce --plan` lists them to recompute")
+    else:
+        print("nothing dropped: run again with --apply (git keeps what is dropped)")
+    return 0
+
+
 def _verify(args: argparse.Namespace) -> int:
     from .verify import verify
 
@@ -278,6 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--profile", default="cpu", help="smoke, cpu (default) or gpu")
     prune.add_argument("--apply", action="store_true", help="drop them (default: only count them)")
     prune.set_defaults(run=_ledger_prune)
+
+    restale_cmd = ledger.add_parser("restale", help="list (or, with --apply, drop) the rows computed before the training rules "
+                                    "(training.py: no short batch, an original that fits) that those rules change (issue 32)")
+    restale_cmd.add_argument("--apply", action="store_true", help="drop them, so that reproduce recomputes them (default: only count them)")
+    restale_cmd.set_defaults(run=_ledger_restale)
 
     check = commands.add_parser("verify", help="recompute K random ledger rows from scratch and compare them with the committed ones")
     check.add_argument("--sample", type=int, default=2, help="how many rows (default 2)")

@@ -31,7 +31,7 @@ from .provenance import config_key, plain, stamp
 from .scenarios import difficulty_scores
 from .specs import OriginalSpec
 from .store import ModelStore
-from .training import Tensors, evaluate, fit
+from .training import FitTarget, FitTargetMissed, Tensors, evaluate, fit
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,10 +70,33 @@ def original_model(spec: OriginalSpec, data: StudyData, *, store: ModelStore | N
     model = model_factory(spec, data.dataset)(spec.seed)
     info = store.load("original", spec, model)
     if info is None:
-        history = fit(model, data.tensors.subset(data.split("train")), spec.recipe, seed=spec.seed, progress=progress, desc="original")
-        info = {"loss": history.loss, "accuracy": history.accuracy, "correct": history.correct, "seconds": history.seconds}
+        until = fit_target_for(spec.profile)
+        history = fit(model, data.tensors.subset(data.split("train")), spec.recipe, seed=spec.seed, progress=progress,
+                      desc="original", until=until)
+        if history.missed_target:
+            warnings.warn(f"{spec.label()} trained {history.extra_epochs} epochs past its schedule (the cap) and still misses "
+                          f"the training accuracy target {until.train_acc}: lengthen its recipe (epochs or min_steps)",
+                          FitTargetMissed, stacklevel=2)
+        info = {"loss": history.loss, "accuracy": history.accuracy, "correct": history.correct, "seconds": history.seconds,
+                "extra_epochs": history.extra_epochs}
         store.save("original", spec, model, **info)
     return model, info
+
+
+def fit_target_for(profile_name: str) -> FitTarget | None:
+    """The rule that trains an original on until it fits (issue 32): the profile's memorization
+    target's training accuracy; None where the profile checks none (smoke)."""
+    target = memorization_target_for(profile_name) or {}
+    return FitTarget(train_acc=target["train_acc"]) if "train_acc" in target else None
+
+
+def original_extra_epochs(spec: OriginalSpec, store: ModelStore) -> int:
+    """Epochs the (cached) original trained past its schedule to fit; its retrains train as many."""
+    info = store.metadata("original", spec)
+    if info is None:
+        raise FileNotFoundError(f"{spec.label()} is not in the model cache ({store.path('original', spec)}); train it first "
+                                "(original_model)")
+    return int(info.get("extra_epochs", 0))
 
 
 # ----------------------------------------------------------------------------- per-original rows
@@ -98,6 +121,7 @@ def _original_row(spec: OriginalSpec, data: StudyData, models: ModelStore) -> di
         "dead_weight_share": dead_weight_share(model, train.x, train.y),
         **by_sex,
         "train_seconds": float(info["seconds"]),
+        "extra_epochs": int(info.get("extra_epochs", 0)),
         "epoch_loss": json.dumps([round(float(v), 6) for v in info["loss"]]),
         "epoch_accuracy": json.dumps([round(float(v), 6) for v in info["accuracy"]]),
     }

@@ -54,7 +54,7 @@ from .ledger import MissingResultError, ledger_only
 from .provenance import compute_path_tag, key_of, method_code_version, plain
 from .report import t_interval
 from .store import ModelStore
-from .training import Tensors, batch_order, deterministic, device_of, evaluate, generator, random_flips
+from .training import Tensors, batch_order, batches_per_epoch, deterministic, device_of, evaluate, generator, random_flips
 
 # Bump when this module's computation changes: every relearning row made with another value is recomputed.
 RELEARN_VERSION = "1"
@@ -93,7 +93,7 @@ class RelearnBudget:
         return max(1, round(self.subset_fraction * n_retain))
 
     def steps(self, subset_size: int) -> int:
-        return self.epochs * math.ceil(subset_size / self.batch_size)
+        return self.epochs * batches_per_epoch(subset_size, self.batch_size)
 
     def describe(self) -> str:
         return f"{self.subset_fraction:.0%} of retain, {self.epochs} epochs, lr {self.lr:g}, batch {self.batch_size}"

@@ -22,12 +22,14 @@ from .algorithms import DivergedError, UnlearningTask, get_method, unlearn
 from .evaluation import group_count, model_metrics, shared_groups
 from .ledger import Ledger
 from .metrics import GAP_METRICS, average_gap, run_time_efficiency
-from .originals import StudyData, difficulty_table, load_study_data, model_factory, original_model, original_summary
+from .originals import (StudyData, difficulty_table, load_study_data, model_factory, original_extra_epochs, original_model,
+                        original_summary)
 from .profiles import memorization_models_for
 from .provenance import config_key, key_of, method_code_version, plain, stamp
 from .scenarios import ForgetSplit, make_scenario, scenario_inputs
 from .specs import ExperimentSpec, OriginalSpec, retrain_seed
 from .store import ModelStore
+from .training import train_longer
 
 
 class ResultStore:
@@ -112,13 +114,15 @@ def unlearned_model(spec: ExperimentSpec, task: UnlearningTask, split: ForgetSpl
         result = unlearn(spec.method, task, spec.method_hyperparameters(), seed=spec.seed if seed is None else seed, progress=progress)
         return result.model, result.seconds
     seed = retrain_seed(spec.seed) if seed is None else seed
+    extra = original_extra_epochs(spec.original, store)  # a retrain trains as long as its original did
     config = {"original": spec.original, "forget": key_of(split.forget.tolist()), "hyperparameters": spec.hyperparameters, "seed": seed,
-              "code": method_code_version("retrain")}
+              "code": method_code_version("retrain"), **({"extra_epochs": extra} if extra else {})}
     model = task.make_model(seed)
     cached = store.load("retrain", config, model)
     if cached is not None:
         return model, cached["seconds"]
-    result = unlearn("retrain", task, spec.method_hyperparameters(), seed=seed, progress=progress)
+    with train_longer(extra):
+        result = unlearn("retrain", task, spec.method_hyperparameters(), seed=seed, progress=progress)
     store.save("retrain", config, result.model, seconds=result.seconds)
     return result.model, result.seconds
 

@@ -16,6 +16,7 @@ from torch import nn
 
 from .paths import atomic_write_bytes, cache_dir
 from .provenance import config_key, plain
+from .training import TRAINING_RULES
 
 
 class ModelStore:
@@ -25,7 +26,19 @@ class ModelStore:
         self.root = Path(root) if root is not None else cache_dir() / "models"
 
     def path(self, kind: str, config: Any) -> Path:
-        return self.root / kind / f"{config_key(config)}.pt"
+        # The training rules are part of the name: a model cached before a rule changed how it
+        # trains (issue 32's short batches) is never loaded as if trained under it.
+        return self.root / kind / f"{config_key({'training_rules': TRAINING_RULES, 'config': config})}.pt"
+
+    def metadata(self, kind: str, config: Any) -> dict[str, Any] | None:
+        """The stored metadata of a cached model (no weights), or None if absent."""
+        path = self.path(kind, config)
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except (RuntimeError, EOFError, OSError, KeyError, ValueError, pickle.UnpicklingError):
+            return None
+        payload.pop("state_dict", None)
+        return {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in payload.items()}
 
     def save(self, kind: str, config: Any, model: nn.Module, **metadata: Any) -> Path:
         path = self.path(kind, config)
