@@ -189,3 +189,45 @@ def test_the_command_refuses_a_bad_grid_in_seconds_without_a_traceback(tmp_path)
     result = subprocess.run([sys.executable, "-m", "unlearnlib", *argv], capture_output=True, text=True)
     assert time.perf_counter() - start < 20
     assert result.returncode == 2 and name in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreachable_scheduler_is_one_clear_line_and_exit_2(monkeypatch, capsys):
+    from unlearnlib import distributed
+
+    monkeypatch.setattr(distributed, "SCHEDULER_TIMEOUT_S", 1)
+    assert main(["reproduce", "--profile", "smoke", "--dask-scheduler", "tcp://127.0.0.1:1"]) == 2
+    captured = capsys.readouterr()
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in captured.err and "nothing was computed" in captured.err
+    assert "Traceback" not in captured.err and len(captured.err.strip().splitlines()) == 1
+
+
+def test_a_full_disk_is_one_clear_line_and_exit_2_and_the_ledger_keeps_its_rows(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import pandas as pd
+
+    from unlearnlib import paths
+    from unlearnlib.ledger import Ledger
+
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_DIR", str(tmp_path))
+    Ledger(tmp_path).put("experiments", pd.DataFrame({"key": ["a"], "avg_gap": [0.1]}))
+    before = (tmp_path / "experiments.csv").read_bytes()
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(paths, "atomic_write_bytes", full)
+    monkeypatch.setattr("unlearnlib.ledger.atomic_write_bytes", full)
+    assert main(["ledger", "repair"]) == 0  # nothing to write: nothing fails
+    monkeypatch.setattr("unlearnlib.ledger._refuse_duplicates", lambda path, table: None)
+    (tmp_path / "experiments.csv").write_bytes(before + before.splitlines(keepends=True)[1])  # a repeated key to drop
+    assert main(["ledger", "repair", "--kind", "experiments"]) == 2
+    err = capsys.readouterr().err
+    assert "no space left on the disk that holds" in err and "every row finished before is kept" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_notebook_kernels_talk_over_ipc_so_no_transport_warning_has_a_cause():
+    from unlearnlib.reproduce import ipc_kernel_manager
+
+    assert ipc_kernel_manager()(kernel_name="python3").transport == "ipc"

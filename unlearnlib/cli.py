@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import shutil
 import sys
 from numbers import Integral
 from pathlib import Path
@@ -118,16 +120,13 @@ def _run(args: argparse.Namespace) -> int:
     specs = expand_grid(profile, datasets=options["datasets"], scenarios=[tuple(s) for s in options["scenarios"]],
                         methods=options["methods"], seeds=options.get("seeds"), hyperparameters=options.get("hyperparameters"))
     print(f"{len(specs)} experiments (profile {profile.name}); cached ones are read back", flush=True)
-    client = None
     if args.dask_scheduler or args.dask_workers:
-        from dask.distributed import Client, LocalCluster
+        from .distributed import dask_client
 
-        client = Client(args.dask_scheduler) if args.dask_scheduler else Client(LocalCluster(n_workers=args.dask_workers, threads_per_worker=1))
-    try:
-        table = run_grid(specs, client=client)
-    finally:
-        if client is not None:
-            client.close()
+        with dask_client(workers=args.dask_workers, scheduler=args.dask_scheduler) as client:
+            table = run_grid(specs, client=client)
+    else:
+        table = run_grid(specs)
     if args.output:
         print(f"wrote {save_table(table, args.output)}")
     summary = summarize(table, by=["dataset", "scenario", "forget_size", "method"], metrics=RUN_SUMMARY_METRICS)
@@ -324,4 +323,11 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     except (DatasetError, UnknownMethodError, ValueError) as error:  # the user's to fix: no traceback
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        print(f"error: no space left on the disk that holds {error.filename or 'the ledger or the model cache'} "
+              f"({shutil.disk_usage(Path.cwd()).free // 2**20} MiB free here); free some space and rerun: the ledger is "
+              "written atomically, so every row finished before is kept and the rerun resumes from it", file=sys.stderr)
         return 2

@@ -309,13 +309,26 @@ def compute_pending(
         bar.close()
 
 
+SCHEDULER_TIMEOUT_S = 15  # a scheduler that exists answers in well under a second
+
+
+class SchedulerUnreachableError(ValueError):
+    """``--dask-scheduler`` names an address where no scheduler answers (the user's to fix: one line, exit 2)."""
+
+
 @contextmanager
 def dask_client(*, workers: int | None = None, scheduler: str | None = None):
     """A client on a local cluster of ``workers`` processes (one thread each) or on ``scheduler``."""
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except OSError as error:  # includes TimeoutError: nothing answered at that address
+            raise SchedulerUnreachableError(
+                f"cannot reach the Dask scheduler at {scheduler} within {SCHEDULER_TIMEOUT_S} s ({error}); start it "
+                f"(`dask scheduler`, then `dask worker {scheduler}` on each machine) or drop --dask-scheduler to compute "
+                "on this machine; nothing was computed") from None
         try:
             yield client
         finally:

@@ -43,7 +43,8 @@ def reproduce(
         print(f"[reproduce] {path.name} (profile {profile}) -> {target}", flush=True)
         try:
             papermill.execute_notebook(
-                str(path), str(target), parameters={"profile": profile}, cwd=str(root), kernel_name="python3", progress_bar=False
+                str(path), str(target), parameters={"profile": profile}, cwd=str(root), kernel_name="python3", progress_bar=False,
+                kernel_manager_class=ipc_kernel_manager(),
             )
         except papermill.PapermillExecutionError as error:
             if error.ename == "MissingResultError":
@@ -54,6 +55,21 @@ def reproduce(
     if notebooks is None:
         print(f"[reproduce] report: {write_html_report(written)}", flush=True)
     return written
+
+
+def ipc_kernel_manager():
+    """A kernel manager whose kernels talk over IPC (socket files) rather than TCP: over TCP,
+    ipykernel warns once per notebook that code and outputs travel unencrypted, which a reader
+    takes for a security problem; on one machine IPC gives that warning no cause."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+    return IPCKernelManager
 
 
 class NoNotebooksError(ValueError):
