@@ -231,3 +231,18 @@ def test_notebook_kernels_talk_over_ipc_so_no_transport_warning_has_a_cause():
     from unlearnlib.reproduce import ipc_kernel_manager
 
     assert ipc_kernel_manager()(kernel_name="python3").transport == "ipc"
+
+
+def test_verify_finds_the_committed_rows_on_the_profiles_compute_path(monkeypatch, capsys):
+    """Without activating the profile's path, no committed cpu row was current ("only 0 current,
+    finished rows"): verify now runs on the path its rows name, as every other entry point does."""
+    from unlearnlib import verify as verify_module
+    from unlearnlib.paths import project_root
+
+    monkeypatch.delenv("UNLEARNLIB_COMPUTE_PATH", raising=False)
+    monkeypatch.setenv("UNLEARNLIB_LEDGER_DIR", str(project_root() / "data" / "ledger"))
+    monkeypatch.setattr(verify_module, "run_experiment", lambda spec, **kw: (_ for _ in ()).throw(RuntimeError(f"would recompute {spec.method}")))
+    with pytest.raises(RuntimeError, match="would recompute"):
+        main(["verify", "--sample", "1"])
+    assert main(["verify", "--sample", "1", "--profile", "nonesuch"]) == 2
+    assert "unknown profile 'nonesuch'" in capsys.readouterr().err

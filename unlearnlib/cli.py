@@ -194,7 +194,7 @@ def _ledger_restale(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from .verify import verify
 
-    report = verify(args.sample, seed=args.seed)
+    report = verify(args.sample, seed=args.seed, profile=args.profile)
     shown = report.drop(columns=["key", "committed_machine"])
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     failed = report[~report.ok]
@@ -304,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("verify", help="recompute K random ledger rows from scratch and compare them with the committed ones")
     check.add_argument("--sample", type=int, default=2, help="how many rows (default 2)")
     check.add_argument("--seed", type=int, default=0, help="which rows: the seed of the random choice (default 0)")
+    check.add_argument("--profile", default="cpu", help="the profile whose rows to verify, on its compute path: smoke, cpu (default) or gpu")
     check.set_defaults(run=_verify)
     return parser
 

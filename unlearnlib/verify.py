@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .ledger import Ledger
+from .profiles import activate_compute_path, get_profile
 from .provenance import machine_fingerprint
 from .runner import ResultStore, run_experiment
 from .specs import SPEC_TYPES
@@ -52,21 +53,25 @@ def _seed_sd(table: pd.DataFrame, row: pd.Series, metric: str) -> float:
     return float(same.groupby("seed")[metric].mean().std()) if same["seed"].nunique() > 1 else float("nan")
 
 
-def verify(sample: int, *, seed: int = 0, ledger: Ledger | None = None, tolerance_sd: float = 3.0,
+def verify(sample: int, *, seed: int = 0, profile: str = "cpu", ledger: Ledger | None = None, tolerance_sd: float = 3.0,
            progress: bool = True) -> pd.DataFrame:
-    """Recompute ``sample`` randomly chosen current experiment rows; one row per (record, metric)
-    with the committed and recomputed values, the difference, how it is judged, and ``ok``."""
+    """Recompute ``sample`` randomly chosen current experiment rows of ``profile``; one row per
+    (record, metric) with the committed and recomputed values, the difference, how it is judged,
+    and ``ok``. Runs on the profile's compute path, as every other entry point does: its rows'
+    code versions name that path, so on any other path none of them would be current."""
     if sample < 1:
         raise ValueError(f"sample must be at least 1; got {sample}")
+    activate_compute_path(get_profile(profile))  # an unknown profile fails here, naming the known ones
     ledger = ledger or Ledger()
     table = ledger.table("experiments")
     if table.empty:
         raise ValueError(f"the ledger at {ledger.root} has no experiment rows to verify")
     specs = [from_plain(json.loads(s)) for s in table["spec"]]
     current = np.array([spec.code_version() == str(v) for spec, v in zip(specs, table["code_version"])])
-    candidates = np.flatnonzero(current & (table["status"] == "ok").to_numpy())
+    candidates = np.flatnonzero(current & (table["status"] == "ok").to_numpy() & (table["profile"].astype(str) == profile).to_numpy())
     if len(candidates) < sample:
-        raise ValueError(f"asked to verify {sample} rows but the ledger has only {len(candidates)} current, finished rows")
+        raise ValueError(f"asked to verify {sample} rows but the ledger has only {len(candidates)} current, finished rows of "
+                         f"profile {profile!r}")
     chosen = np.random.default_rng(seed).choice(candidates, size=sample, replace=False)
     here = machine_fingerprint()["fingerprint"]
     out = []
