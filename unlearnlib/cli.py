@@ -203,12 +203,41 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if failed.empty else 1
 
 
+def _notebook_parameters(args: argparse.Namespace) -> dict:
+    """``--parameters FILE`` and ``-p NAME=VALUE``, checked against the one notebook they are for."""
+    if not args.parameter and args.parameters is None:
+        return {}
+    import yaml
+
+    from .parameters import checked, parse_assignments
+    from .paths import notebook_paths
+    from .plan import notebook_parameters
+
+    if not args.notebook or len(args.notebook) != 1:
+        raise ValueError(f"-p and --parameters set one notebook's parameters: name it with --notebook (got {args.notebook or 'none'})")
+    paths = notebook_paths(args.notebook)  # an unknown name fails here, naming the known ones
+    given = {}
+    if args.parameters is not None:
+        try:
+            given = yaml.safe_load(args.parameters.read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ValueError(f"--parameters {args.parameters}: cannot read it as YAML ({error})") from None
+        if not isinstance(given, dict):
+            raise ValueError(f"--parameters {args.parameters} must hold NAME: VALUE lines; got {type(given).__name__}")
+    given.update(parse_assignments(args.parameter))
+    if "profile" in given:
+        raise ValueError("the profile is --profile, not a -p parameter")
+    return checked(notebook_parameters(paths[0]), given, paths[0].stem)
+
+
 def _reproduce(args: argparse.Namespace) -> int:
-    if args.plan:
+    parameters = _notebook_parameters(args)
+    if args.plan or (parameters and not args.from_ledger):
         from .plan import make_plan
 
-        print(make_plan(args.profile, args.notebook).render())
-        return 0
+        print(make_plan(args.profile, args.notebook, parameters=parameters).render(), flush=True)  # the cost first
+        if args.plan:
+            return 0
     if args.dask_workers is not None or args.dask_scheduler:
         _check_option("--dask-workers", args.dask_workers, DASK_WORKERS)
         if args.from_ledger:
@@ -216,12 +245,12 @@ def _reproduce(args: argparse.Namespace) -> int:
         from .distributed import reproduce_on_dask
 
         reproduce_on_dask(profile=args.profile, notebooks=args.notebook, workers=args.dask_workers, scheduler=args.dask_scheduler,
-                          data_dir=args.data_dir, output_dir=args.output_dir)
+                          data_dir=args.data_dir, output_dir=args.output_dir, parameters=parameters)
         return 0
     from .reproduce import reproduce
 
     reproduce(profile=args.profile, notebooks=args.notebook, data_dir=args.data_dir, output_dir=args.output_dir,
-              from_ledger=args.from_ledger)
+              from_ledger=args.from_ledger, parameters=parameters)
     return 0
 
 
@@ -283,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
                                 "then render the notebooks from the ledger")
     reproduce.add_argument("--dask-scheduler",
                            help="as --dask-workers, on the Dask scheduler at this address (workers share the package, data and cache)")
+    reproduce.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                           help="run the one --notebook with this parameter instead of its default (repeatable), e.g. -p seeds=0,1,2; "
+                                "the plan shows its cost first, outputs go to reruns/ (or --output-dir), never over the committed ones")
+    reproduce.add_argument("--parameters", type=Path, default=None, metavar="FILE.yaml",
+                           help="the same as a YAML file of NAME: VALUE lines (-p wins over it)")
     reproduce.set_defaults(run=_reproduce)
 
     ledger = commands.add_parser("ledger", help="look after the results ledger").add_subparsers(dest="ledger_command", required=True)

@@ -252,6 +252,7 @@ def compute_pending(
     specs: Sequence | None = None,
     task: Callable[..., dict[str, pd.DataFrame]] = compute_row,
     progress: bool = True,
+    parameters: dict[str, Any] | None = None,
 ) -> int:
     """Compute every pending row of the plan (``reproduce --plan``'s) for ``profile`` and
     ``notebooks``, wave by wave (see the module docstring), on ``client`` (a
@@ -269,7 +270,7 @@ def compute_pending(
     attempted: set = set()
     appended = 0
     while True:
-        plan = make_plan(profile, notebooks)
+        plan = make_plan(profile, notebooks, parameters=parameters)
         pending = [n for n in plan.pending() if n.known and (chosen is None or n.spec in chosen)]
         if not pending:
             waiting = [n for n in plan.pending() if not n.known]
@@ -360,11 +361,12 @@ def reproduce_on_dask(*, profile: str, notebooks: list[str] | None = None, worke
     from the ledger (``--from-ledger``: a row the plan missed fails the render, naming it)."""
     from .reproduce import reproduce
 
+    parameters = render.get("parameters")
     if client is not None:
-        compute_pending(profile, notebooks, client=client)
+        compute_pending(profile, notebooks, client=client, parameters=parameters)
     else:
         if workers and not scheduler:
             share_cores(workers)
         with dask_client(workers=workers, scheduler=scheduler) as own:
-            compute_pending(profile, notebooks, client=own)
+            compute_pending(profile, notebooks, client=own, parameters=parameters)
     return reproduce(profile=profile, notebooks=notebooks, from_ledger=True, **render)

@@ -26,6 +26,7 @@ from typing import Sequence
 import pandas as pd
 
 from . import plots
+from .parameters import coerce
 from .profiles import Profile, activate_compute_path, get_profile
 
 PROVENANCE_MIME = "application/vnd.unlearnlib.provenance+json"
@@ -42,7 +43,8 @@ def start(profile: str, seeds: Sequence[int] | None = None, *, seed_set: str = "
         raise ValueError(f"unknown seed set {seed_set!r}; allowed: {', '.join(SEED_SETS)}")
     prof = get_profile(profile)
     activate_compute_path(prof)  # records are looked up (and made) on the profile's path
-    chosen = list(getattr(prof, seed_set)) if seeds is None else [int(s) for s in seeds]
+    seeds = coerce("seeds", seeds)  # plain papermill's -p seeds '[0, 1, 2]' arrives as text
+    chosen = list(getattr(prof, seed_set)) if seeds is None else seeds
     plots.setup_style()
     _display_table(setting(prof, chosen))
     return prof, chosen

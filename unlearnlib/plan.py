@@ -644,8 +644,10 @@ def _present(spec, results: ResultStore) -> bool:
     return spec in results
 
 
-def make_plan(profile: str = "cpu", notebooks: list[str] | None = None, *, ledger_root: str | Path | None = None) -> Plan:
-    """What ``reproduce --profile profile`` (on ``notebooks``, default all) would compute."""
+def make_plan(profile: str = "cpu", notebooks: list[str] | None = None, *, ledger_root: str | Path | None = None,
+              parameters: dict[str, Any] | None = None) -> Plan:
+    """What ``reproduce --profile profile`` (on ``notebooks``, default all) would compute;
+    ``parameters`` override the notebooks' defaults (``reproduce -p``), as papermill passes them."""
     prof = get_profile(profile)
     activate_compute_path(prof)  # the keys and code versions of the profile's path
     results = ResultStore(ledger_root)
@@ -654,7 +656,7 @@ def make_plan(profile: str = "cpu", notebooks: list[str] | None = None, *, ledge
     for path in notebook_paths(notebooks):
         if path.stem not in NOTEBOOKS:
             continue  # 00_data fetches no ledger row
-        for spec in notebook_specs(path.stem, prof, results, notebook_parameters(path)):
+        for spec in notebook_specs(path.stem, prof, results, {**notebook_parameters(path), **(parameters or {})}):
             identity = (spec.kind, spec.key() if hasattr(spec, "key") else config_key(spec))
             if identity in seen:
                 continue

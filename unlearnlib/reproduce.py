@@ -16,9 +16,14 @@ from .settings import FIGURES_DIR_ENV, LEDGER_ONLY_ENV
 
 def reproduce(
     *, profile: str = "cpu", notebooks: list[str] | None = None, data_dir: str | None = None, output_dir: Path | None = None,
-    from_ledger: bool = False,
+    from_ledger: bool = False, parameters: dict | None = None,
 ) -> list[Path]:
-    """Execute each notebook with ``profile`` as its parameter; return the executed paths.
+    """Execute each notebook with ``profile`` (and ``parameters``, over its defaults) as its
+    parameters; return the executed paths.
+
+    ``parameters`` (``reproduce -p NAME=VALUE``, checked by the command line) are
+    for one notebook; its outputs then go to ``output_dir`` (default :func:`own_output_dir`),
+    never over the committed ones.
 
     With ``output_dir``, the executed notebooks go there and their figures and tables to
     ``output_dir/figures``, leaving the committed ones alone. With ``from_ledger``
@@ -28,6 +33,8 @@ def reproduce(
     import papermill
 
     activate_compute_path(get_profile(profile))  # fails early on an unknown profile; the kernels inherit the path
+    if parameters:
+        output_dir = own_output_dir(notebooks, parameters, output_dir)
     if from_ledger:
         os.environ[LEDGER_ONLY_ENV] = "1"
         if output_dir is None:
@@ -43,18 +50,48 @@ def reproduce(
         print(f"[reproduce] {path.name} (profile {profile}) -> {target}", flush=True)
         try:
             papermill.execute_notebook(
-                str(path), str(target), parameters={"profile": profile}, cwd=str(root), kernel_name="python3", progress_bar=False,
+                str(path), str(target), parameters={"profile": profile, **(parameters or {})}, cwd=str(root), kernel_name="python3",
+                progress_bar=False,
                 kernel_manager_class=ipc_kernel_manager(),
             )
         except papermill.PapermillExecutionError as error:
             if error.ename == "MissingResultError":
-                raise MissingResultError(f"{path.name}: {error.evalue}") from None
+                given = "".join(f" -p {name}={_text(value)}" for name, value in (parameters or {}).items())
+                raise MissingResultError(f"{path.name}: {error.evalue.split('; compute it with')[0]}; compute what it lacks with "
+                                         f"`python -m unlearnlib reproduce --profile {profile} --notebook {path.stem}{given}` "
+                                         f"(without --from-ledger; add --plan first to see its cost)") from None
             raise
         make_stable(target)
         written.append(target)
     if notebooks is None:
         print(f"[reproduce] report: {write_html_report(written)}", flush=True)
     return written
+
+
+RERUNS = "reruns"  # under the project root, git-ignored: reruns with other parameters
+
+
+def own_output_dir(notebooks: list[str] | None, parameters: dict, output_dir: Path | None) -> Path:
+    """Where a rerun with ``parameters`` writes: ``output_dir``, else ``reruns/<notebook>-<key>``;
+    never the committed notebooks/ or figures/ (their outputs come from the defaults)."""
+    from .provenance import key_of
+
+    if not notebooks or len(notebooks) != 1:
+        raise ValueError(f"parameters ({', '.join(parameters)}) are one notebook's: name it with --notebook "
+                         f"(got {notebooks or 'every notebook'})")
+    root = project_root()
+    if output_dir is None:
+        return root / RERUNS / f"{notebooks[0]}-{key_of(sorted(parameters.items()))[:8]}"
+    resolved = Path(output_dir).resolve()
+    for committed in (root / "notebooks", root / "figures"):
+        if resolved == committed or committed in resolved.parents:
+            raise ValueError(f"--output-dir {output_dir} is not allowed with -p: {committed} holds the committed outputs of the "
+                             "default parameters; choose another folder (default: reruns/)")
+    return resolved
+
+
+def _text(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def ipc_kernel_manager():
