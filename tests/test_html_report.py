@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from unlearnlib import html_report, html_tables, paper
+from unlearnlib import html_embed, html_report, html_tables, paper
 from unlearnlib.html_report import render_report
 from unlearnlib.notebook import FINDINGS_MIME, PROVENANCE_MIME
 from unlearnlib.paths import FIGURES_DIR_ENV
@@ -63,13 +63,14 @@ def built(tmp_path_factory):
     return notebooks, figures, exported, target.read_text()
 
 
-def test_report_shows_every_figure_inline_with_its_caption_and_pdf(built):
+def test_report_shows_every_figure_embedded_with_its_caption_and_pdf(built):
     notebooks, figures, _, page = built
     numbers = tuple(p.stem.split("_")[0] + "_" for p in notebooks)
     pngs = [p for p in figures.glob("*.png") if p.name.startswith(numbers)]
     assert pngs and page.count("<img ") == len(pngs)
     for png in pngs:
-        assert f"src='{png.name}'" in page and f"href='{png.stem}.pdf'" in page
+        assert f"<img src='{html_embed.png_data_uri(png)}' alt='{png.stem}'>" in page and f"href='{png.stem}.pdf'" in page
+        assert f"'{png.name}'" not in page  # no link to the PNG file: the page holds it
     assert CAPTION in page and page.count("no caption") == len(pngs) - 1
 
 
@@ -84,7 +85,7 @@ def test_small_tables_inline_long_and_wide_ones_as_a_link_with_a_summary(built):
     assert "7,009 rows" in page and "02_main_benchmark_runs.csv'>download" in page  # linked, not inline
     collapsed = [c for c in figures.glob("*.csv") if html_tables.fits_inline(f := pd.read_csv(c)) and len(f) > html_tables.COLLAPSE_ROWS]
     assert collapsed and page.count("<details>") == len(collapsed)
-    assert len(page.encode()) < 1_000_000
+    assert len(re.sub(r"data:image/png;base64,[^']*", "", page).encode()) < 1_000_000  # the page without its figures
 
 
 def test_table_cells_are_rounded_paired_and_show_missing_as_a_dash(built):

@@ -1,6 +1,9 @@
 """``figures/report.html``: the page a reviewer reads, built from the executed notebooks.
 
-It shows, in order:
+The page stands alone: its figures are embedded (``unlearnlib.html_embed``: each PNG
+re-encoded, deterministically, as a ``data:`` URI), its style is inline, and it loads nothing,
+so a copy of the single file shows everything but the downloads it links (PDFs, long CSVs, the
+notebook exports), which resolve beside it in ``figures/``. It shows, in order:
 
 1. *The paper vs this study*: each of the paper's findings (``unlearnlib.paper``) beside the
    verdict that the study computed for it, read as data from ``figures/*_verdicts.csv``
@@ -8,7 +11,7 @@ It shows, in order:
 2. *Methods*, written from the code's declarations (``unlearnlib.html_methods``);
 3. the provenance of every notebook's results, as a table;
 4. per notebook (``00`` .. ``08``): its computed findings (rendered Markdown), its figures
-   inline (``figures/<NN>_*.png``, each with its caption ``<NN>_*.caption.txt`` and its PDF),
+   (``figures/<NN>_*.png``, each with its caption ``<NN>_*.caption.txt`` and a link to its PDF),
    its tables (``figures/<NN>_*.csv``: inline when they fit the page, else a link and a
    summary of their columns), and a link to its HTML export.
 
@@ -40,6 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__, paper
+from .html_embed import png_data_uri
 from .html_methods import methods_html
 from .html_tables import format_number, kv_table, table_html
 from .notebook import FINDINGS_MIME, PROVENANCE_MIME
@@ -196,13 +200,13 @@ def provenance_table(by_notebook: dict[str, dict[str, str]]) -> str:
 
 
 def figure_html(image: Path, link) -> str:
-    """A figure with its caption (from ``plots.save_figure``) and links to its PNG and PDF."""
+    """A figure, embedded, with its caption (from ``plots.save_figure``) and a link to its PDF."""
     caption_file = image.with_name(image.stem + CAPTION_SUFFIX)
     caption = _markdown().renderInline(caption_file.read_text().strip()) if caption_file.exists() else "<span class='muted'>no caption</span>"
     pdf = image.with_suffix(".pdf")
-    files = f"<a href='{link(image)}'>PNG</a>" + (f" · <a href='{link(pdf)}'>PDF</a>" if pdf.exists() else "")
-    return (f"<figure><img src='{link(image)}' alt='{html.escape(image.stem)}'>"
-            f"<figcaption><b>{html.escape(image.stem)}.</b> {caption} <span class='muted'>({files})</span></figcaption></figure>")
+    files = f" <span class='muted'>(<a href='{link(pdf)}'>PDF</a>)</span>" if pdf.exists() else ""
+    return (f"<figure><img src='{png_data_uri(image)}' alt='{html.escape(image.stem)}'>"
+            f"<figcaption><b>{html.escape(image.stem)}.</b> {caption}{files}</figcaption></figure>")
 
 
 # -- notebook exports ---------------------------------------------------------------------
@@ -281,7 +285,8 @@ def build_report(
 <h1>unlearnlib: machine unlearning for medical imaging</h1>
 <p class="muted">A reproduction of {html.escape(paper.CITATION)} Rendered by unlearnlib {__version__} from the results
 ledger (profile {html.escape(', '.join(profiles))}); every number below was computed by the notebooks, and the provenance
-table says when and where each notebook's results were computed.</p>
+table says when and where each notebook's results were computed. The figures are embedded: this file stands alone; its
+links to PDFs, long tables and executed notebooks resolve beside it, in the repository's <code>figures/</code>.</p>
 <nav><a href='#paper'>paper vs this study</a><a href='#methods'>methods</a><a href='#provenance'>provenance</a>notebooks: {' '.join(nav)}</nav>
 <h2 id="paper">The paper vs this study</h2>
 {paper_table(study_verdicts(figures))}
