@@ -1,7 +1,8 @@
-"""The HTML report stands alone (issue item 3): figures embedded as PNG data URIs, under 5 MB.
-Built from a copy of the committed notebooks and figures, verdicts included."""
+"""The HTML report stands alone (issue item 3): figures embedded as PNG data URIs, under 5 MB,
+one cover line per finding and each rule once. Built from a copy of the committed notebooks and figures, verdicts included."""
 from __future__ import annotations
 
+import html
 import importlib.util
 import io
 import re
@@ -9,10 +10,11 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
-from unlearnlib import html_embed, html_report
+from unlearnlib import html_embed, html_report, html_verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BYTES = 5_000_000
@@ -29,6 +31,10 @@ def report(tmp_path_factory) -> tuple[Path, Path, str]:
     shutil.copytree(ROOT / "figures", figures, ignore=shutil.ignore_patterns("report.html"))
     target = html_report.build_report(notebooks, figures=figures, export_notebooks=False)
     return figures, target, target.read_text(encoding="utf-8")
+
+
+def _section(page: str, start: str, end: str) -> str:
+    return page[page.index(start):page.index(end)]
 
 
 def _images(page: str) -> list[str]:
@@ -56,6 +62,14 @@ def test_the_page_loads_nothing_from_beside_it(report, tmp_path):
     assert [html_embed.decode_data_uri(s)[:8] for s in _images(lone.read_text())] == [PNG_SIGNATURE] * len(_images(page))
 
 
+def test_every_anchor_the_page_links_exists(report):
+    page = report[2]
+    ids = set(re.findall(r"\bid=['\"]([^'\"]+)['\"]", page))
+    targets = set(re.findall(r"href='#([^']+)'", page))
+    assert targets and targets <= ids, f"links to missing anchors: {sorted(targets - ids)}"
+
+
+
 def test_embedding_is_deterministic_smaller_and_faithful(report):
     figures = report[0]
     for png in sorted(figures.glob("[0-9][0-9]_*.png")):
@@ -72,6 +86,20 @@ def test_embedding_is_deterministic_smaller_and_faithful(report):
                 assert error.mean() < 0.5 and np.mean(error > 16) < 0.01, png.name  # under 0.5 of 255 on average
             else:  # a photograph stays lossless
                 assert np.array_equal(embedded, original)
+
+
+def test_one_cover_line_per_finding_and_each_rule_once_in_the_methods(report):
+    page = report[2]
+    cover = _section(page, "id=\"paper\"", "id=\"methods\"")
+    rules = _section(page, "id=\"rules\"", "id=\"provenance\"")
+    verdicts = pd.read_csv(report[0] / "verdicts.csv")
+    assert cover.count("<tr id='cover-") == len(html_verdicts.claims()) == len(verdicts)
+    for item in html_verdicts.claims():
+        assert item["key"] in html_verdicts.ESTIMATE_LABELS, f"{item['key']}: declare what its estimate is"
+        line = re.search(rf"<tr id='cover-{item['key']}'>.*?</tr>", cover).group(0)
+        assert "class='verdict " in line and html.escape(html_verdicts.ESTIMATE_LABELS[item["key"]]) in line
+        assert page.count(html.escape(item["rule"])) == 1 and html.escape(item["rule"]) in rules
+
 
 
 def _screenshot_script():

@@ -1,8 +1,9 @@
 """The report's methods section, written from the code's own declarations: the profile
 (model, recipe, seeds, forget sizes, tuning budget), the primary endpoint and the metrics of
 the average gap, the tuning protocol (``unlearnlib.study``'s docstring), the split sizes
-notebook 00 measured, and the statistics the notebooks use. Change a declaration and the
-section follows; only the definitions below are prose."""
+notebook 00 measured, the statistics the notebooks use, and each verdict's rule
+(``unlearnlib.paper``), printed here once. Change a declaration and the section follows; only
+the definitions below are prose."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,6 +15,7 @@ import pandas as pd
 
 from . import failures, metrics, paper, relearn, report, study
 from .html_tables import format_number
+from .html_verdicts import claims
 from .plots import METRIC_LABELS
 from .profiles import get_profile
 
@@ -119,12 +121,24 @@ against female-only, hard against easy, whole lesions against single images) is 
 t-interval and a one-sample t-test; the p-values of the approximate methods on one dataset form one family, adjusted with
 {adjustment.capitalize()}'s method. A "no difference" verdict states which differences its interval rules out: those beyond max(|low|, |high|).</p>
 <p>Verdicts are computed by rules declared in <code>unlearnlib/paper.py</code> before the numbers (each rule is printed
-beside its verdict above) and are one of {', '.join(paper.VERDICTS)}; every test uses alpha {paper.ALPHA}. "No difference"
+below, once) and are one of {', '.join(paper.VERDICTS)}; every test uses alpha {paper.ALPHA}. "No difference"
 claims need both one-sided tests (TOST) to pass against a margin of {paper.GAP_MARGIN} in average gap:
 {html.escape(paper.GAP_MARGIN_REASON)}. The forget-size drop has a margin of {paper.DROP_MARGIN} of test accuracy:
 {html.escape(paper.DROP_MARGIN_REASON)}. Tuning costs "a lot" from {paper.COST_THRESHOLD:g} retrain per method. (Both
 margins were declared on the previous run's numbers, before this run computed any of its own.)</p>
+<h3 id="rules">Verdict rules</h3>
+{rules_html()}
 """
+
+
+def rules_html() -> str:
+    """Each finding's declared rule, once (the cover table and the notebook sections link here)."""
+    items = []
+    for item in claims():
+        margin = f" Margin: {format_number(item['margin'])}." if pd.notna(item.get("margin")) else ""
+        items.append(f"<li id='rule-{item['key']}'><b>{html.escape(item['finding'])}</b> (notebook "
+                     f"<a href='#nb-{item['notebook']}'>{item['notebook']}</a>): {html.escape(item['rule'])}{margin}</li>")
+    return f"<ul class='rules'>{''.join(items)}</ul>"
 
 
 def _end_seeds(prof) -> str:
