@@ -112,7 +112,7 @@ def test_the_cover_table_reads_verdicts_as_data_one_line_per_finding(tmp_path, m
 
     monkeypatch.setattr(paper, "collect_verdicts", collect, raising=False)
     page = html_report.build_report(notebooks, figures=figures, export_notebooks=False).read_text()
-    table = page[page.index("id=\"paper\""):page.index("id=\"methods\"")]
+    table = page[page.index("id=\"paper\""):page.index("id=\"limitations\"")]
     assert calls == [figures]
     line = re.search(r"<tr id='cover-forget_size'>.*?</tr>", table).group(0)
     assert "class='verdict partly'><b>inconclusive</b>" in line and "0.019 [-0.014, 0.052]" in line
@@ -130,7 +130,7 @@ def test_the_cover_table_reads_verdicts_as_data_one_line_per_finding(tmp_path, m
 
 def test_without_verdict_files_every_finding_points_to_its_notebook(built):
     page = built[3]
-    table = page[page.index("id=\"paper\""):page.index("id=\"methods\"")]
+    table = page[page.index("id=\"paper\""):page.index("id=\"limitations\"")]
     assert all(f"see <a href='#nb-{item['notebook']}'>" in table for item in html_verdicts.claims()) and "class='verdict" not in table
     assert "class='verdict-detail" not in page
 

@@ -1,5 +1,6 @@
 """The HTML report stands alone (issue item 3): figures embedded as PNG data URIs, under 5 MB,
-one cover line per finding and each rule once. Built from a copy of the committed notebooks and figures, verdicts included."""
+every method described and cited, a references list, limitations, one cover line per finding
+and each rule once. Built from a copy of the committed notebooks and figures, verdicts included."""
 from __future__ import annotations
 
 import html
@@ -14,7 +15,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from unlearnlib import html_embed, html_report, html_verdicts
+from unlearnlib import html_embed, html_references, html_report, html_verdicts
+from unlearnlib.algorithms import available
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BYTES = 5_000_000
@@ -69,7 +71,6 @@ def test_every_anchor_the_page_links_exists(report):
     assert targets and targets <= ids, f"links to missing anchors: {sorted(targets - ids)}"
 
 
-
 def test_embedding_is_deterministic_smaller_and_faithful(report):
     figures = report[0]
     for png in sorted(figures.glob("[0-9][0-9]_*.png")):
@@ -88,9 +89,32 @@ def test_embedding_is_deterministic_smaller_and_faithful(report):
                 assert np.array_equal(embedded, original)
 
 
+def test_every_registered_method_is_described_in_two_sentences_and_cited(report):
+    page = report[2]
+    methods = _section(page, "id=\"methods-unlearning\"", "<h3>Metrics")
+    for name in available():
+        text, keys = html_references.describe(name)
+        assert len(re.findall(r"[.?!](?:\s|$)", text)) == 2, f"{name}: two sentences, not {text!r}"
+        assert keys or name in html_references.BASELINES, f"{name} has no reference"
+        assert all(key in html_references.REFERENCES for key in keys)
+        assert f"<tr id='method-{name}'>" in methods and html.escape(text) in methods
+    with pytest.raises(KeyError, match="html_references.METHODS"):
+        html_references.describe("a_method_nobody_described")
+
+
+def test_every_reference_is_listed_and_cited(report):
+    page = report[2]
+    listed = _section(page, "id=\"references\"", "</body>")
+    body = page[:page.index("id=\"references\"")]
+    for number, (key, text) in enumerate(html_references.REFERENCES.items(), start=1):
+        assert f"<li id='ref-{key}'>{html.escape(text)}</li>" in listed
+        assert f"<a href='#ref-{key}'>{number}</a>" in body, f"{key} is listed but never cited"
+    assert "Nasirigerdeh" in listed and "Feldman" in listed and "Tschandl" in listed and "2505.22310" in listed
+
+
 def test_one_cover_line_per_finding_and_each_rule_once_in_the_methods(report):
     page = report[2]
-    cover = _section(page, "id=\"paper\"", "id=\"methods\"")
+    cover = _section(page, "id=\"paper\"", "id=\"limitations\"")
     rules = _section(page, "id=\"rules\"", "id=\"provenance\"")
     verdicts = pd.read_csv(report[0] / "verdicts.csv")
     assert cover.count("<tr id='cover-") == len(html_verdicts.claims()) == len(verdicts)
@@ -100,6 +124,12 @@ def test_one_cover_line_per_finding_and_each_rule_once_in_the_methods(report):
         assert "class='verdict " in line and html.escape(html_verdicts.ESTIMATE_LABELS[item["key"]]) in line
         assert page.count(html.escape(item["rule"])) == 1 and html.escape(item["rule"]) in rules
 
+
+def test_the_limitations_say_what_this_study_is_not(report):
+    limits = _section(report[2], "id=\"limitations\"", "id=\"methods\"")
+    for words in ("abstract", "TissueMNIST and CheXpert", "HAM10000", "BreastMNIST", "resnet_tiny_nopool</code> at 28 px",
+                  "<code>cpu</code> profile", "<code>gpu</code> profile", "has not been run", "55 images", "whole lesions"):
+        assert words in limits, words
 
 
 def _screenshot_script():

@@ -8,14 +8,17 @@ notebook exports), which resolve beside it in ``figures/``. It shows, in order:
 1. *The paper vs this study*: one line per finding (``unlearnlib.paper``): the claim, the
    verdict this study computed, one labelled estimate, and links to the details and the rule
    (``unlearnlib.html_verdicts``; verdicts read as data from ``figures/verdicts.csv``);
-2. *Methods*, written from the code's declarations (``unlearnlib.html_methods``), with every
-   verdict rule, once;
-3. the provenance of every notebook's results, as a table;
-4. per notebook (``00`` .. ``08``): the full verdict rows it judged, its computed findings
+2. *Limitations* (``unlearnlib.html_limitations``);
+3. *Methods*, written from the code's declarations (``unlearnlib.html_methods``): each
+   unlearning method in two sentences with its reference (``unlearnlib.html_references``), and
+   every verdict rule, once;
+4. the provenance of every notebook's results, as a table;
+5. per notebook (``00`` .. ``08``): the full verdict rows it judged, its computed findings
    (rendered Markdown), its figures (``figures/<NN>_*.png``, each with its caption
    ``<NN>_*.caption.txt`` and a link to its PDF), its tables (``figures/<NN>_*.csv``: inline
    when they fit the page, else a link and a summary of their columns), and a link to its HTML
-   export.
+   export;
+6. the references.
 
 Conventions for notebook authors:
 
@@ -42,13 +45,13 @@ import html
 import os
 from pathlib import Path
 
-import pandas as pd
-
 from . import __version__, paper
 from .html_embed import png_data_uri
+from .html_limitations import limitations_html
 from .html_methods import methods_html
+from .html_references import cite, references_html
 from .html_tables import kv_table, table_html
-from .html_verdicts import cover_table, section_verdicts, study_verdicts, verdict_files  # noqa: F401 (verdict_files: API)
+from .html_verdicts import cover_table, section_verdicts, study_verdicts
 from .notebook import FINDINGS_MIME, PROVENANCE_MIME
 from .paths import figures_dir, notebook_paths
 from .plots import CAPTION_SUFFIX
@@ -83,7 +86,8 @@ code, .mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 
 details summary { cursor: pointer; color: #4a7bd0; }
 .verdict-detail { border-left: 4px solid #999; padding: 4px 12px; margin: 8px 0; } .verdict-detail.agree { border-color: #3c9a50; }
 .verdict-detail.partly { border-color: #d4a72c; } .verdict-detail.disagree { border-color: #c0392b; }
-table.paper td.more, table.paper td:nth-child(3) { white-space: nowrap; } ul.rules li { margin-bottom: 6px; }
+table.paper td.more, table.paper td:nth-child(3) { white-space: nowrap; } .cite { white-space: nowrap; }
+table.methods td:first-child { white-space: nowrap; } ul.rules li, ul.limitations li, ol.references li { margin-bottom: 6px; }
 """
 
 
@@ -238,22 +242,26 @@ def build_report(
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>unlearnlib report</title><style>{_CSS}</style></head><body>
 <h1>unlearnlib: machine unlearning for medical imaging</h1>
-<p class="muted">A reproduction of {html.escape(paper.CITATION)} Rendered by unlearnlib {__version__}
+<p class="muted">A reproduction of {html.escape(paper.CITATION)} {cite('nasirigerdeh2024')} Rendered by unlearnlib {__version__}
 from the results ledger (profile {html.escape(', '.join(profiles))}); every number below was computed by the notebooks, and the
 provenance table says when and where each notebook's results were computed. The figures are embedded: this file stands
 alone; its links to PDFs, long tables and executed notebooks resolve beside it, in the repository's <code>figures/</code>.</p>
-<nav><a href='#paper'>paper vs this study</a><a href='#methods'>methods</a><a href='#provenance'>provenance</a>notebooks: {' '.join(nav)}</nav>
+<nav><a href='#paper'>paper vs this study</a><a href='#limitations'>limitations</a><a href='#methods'>methods</a><a href='#provenance'>provenance</a>notebooks: {' '.join(nav)} <a href='#references'>references</a></nav>
 <h2 id="paper">The paper vs this study</h2>
-<p>The paper: {html.escape(paper.SETTING['paper'])}. This study: {html.escape(paper.SETTING['study'])}.
-One line per finding; each verdict's rule is in the <a href='#rules'>methods</a>,
+<p>The paper: {html.escape(paper.SETTING['paper'])}. This study: {html.escape(paper.SETTING['study'])} (see the
+<a href='#limitations'>limitations</a>). One line per finding; each verdict's rule is in the <a href='#rules'>methods</a>,
 its full row (interval, margin, the methods counted and those that failed) in its notebook's section.</p>
 {cover_table(verdicts)}
+<h2 id="limitations">Limitations</h2>
+{limitations_html(profiles, figures)}
 <h2 id="methods">Methods</h2>
 {methods_html(profiles[0], figures)}
 <h2 id="provenance">Provenance</h2>
 <p>Where each notebook's results come from (its <code>provenance(...)</code> cell: the ledger rows it shows):</p>
 {provenance_table(provenances)}
 {''.join(sections)}
+<h2 id="references">References</h2>
+{references_html()}
 </body></html>
 """
     target.write_text(page, encoding="utf-8")
