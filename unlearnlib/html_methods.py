@@ -1,8 +1,10 @@
 """The report's methods section, written from the code's own declarations: the profile
-(model, recipe, seeds, forget sizes, tuning budget), the primary endpoint and the metrics of
+(model, recipe, seeds, forget sizes, tuning budget), the unlearning methods (registry order,
+described and cited in ``unlearnlib.html_references``), the primary endpoint and the metrics of
 the average gap, the tuning protocol (``unlearnlib.study``'s docstring), the split sizes
-notebook 00 measured, and the statistics the notebooks use. Change a declaration and the
-section follows; only the definitions below are prose."""
+notebook 00 measured, the statistics the notebooks use, and each verdict's rule
+(``unlearnlib.paper``), printed here once. Change a declaration and the section follows; only
+the definitions below are prose."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,7 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import failures, metrics, paper, relearn, report, study
+from .algorithms import available
+from .html_references import BASELINES, cite, methods_table
 from .html_tables import format_number
+from .html_verdicts import claims
 from .plots import METRIC_LABELS
 from .profiles import get_profile
 
@@ -28,6 +33,7 @@ METRIC_DEFINITIONS = {
     "seconds": "wall time of the unlearning run",
     "rte": "run-time efficiency: retrain's wall time over the method's",
 }
+METRIC_REFERENCES = {"mia_efficacy": ("fan2024",), "loss_attack": ("challenge2023",), "rte": ("nasirigerdeh2024",)}
 
 
 def _paragraphs(text: str | None) -> list[str]:
@@ -70,14 +76,16 @@ def methods_html(profile: str, figures: Path) -> str:
     percent = lambda f: f"{f:.0%}"  # noqa: E731
     gap = ", ".join(METRIC_LABELS.get(m, m) for m in metrics.GAP_METRICS)
     metric_items = "".join(
-        f"<li><b>{html.escape(METRIC_LABELS.get(name, name))}</b> (<code>{name}</code>): {html.escape(text)}</li>"
+        f"<li><b>{html.escape(METRIC_LABELS.get(name, name))}</b> (<code>{name}</code>): {html.escape(text)}"
+        f"{' ' + cite(*METRIC_REFERENCES[name]) if name in METRIC_REFERENCES else ''}</li>"
         for name, text in METRIC_DEFINITIONS.items()
     )
     tuning = "".join(f"<p>{_markdown_inline(p)}</p>" for p in _paragraphs(study.__doc__))
     adjustment = report.P_ADJUSTMENTS[0]
     return f"""
 <h3>Data and splits</h3>
-<p>{html.escape(paper.SETTING['study'])}. Every split keeps all images of one lesion (or patient) together.</p>
+<p>{html.escape(paper.SETTING['study'])}. Datasets: HAM10000 {cite('tschandl2018')}; BreastMNIST, from MedMNIST v2
+{cite('yang2023')}. Every split keeps all images of one lesion (or patient) together.</p>
 {_split_sizes(figures)}
 <h3>Model and training</h3>
 <p>Profile <code>{prof.name}</code>: model <code>{html.escape(prof.model)}</code> at {prof.image_size} px; training recipe:
@@ -89,12 +97,15 @@ except in notebook 08, which also draws single images. The main benchmark forget
 the training split; the size curves run {', '.join(map(percent, prof.forget_fractions))}; the sex and difficulty
 analyses forget {prof.group_forget_size} images per set. Retraining from scratch on the retain set, from an initialisation
 disjoint from the original's, is the gold standard every method is measured against.</p>
+<h3 id="methods-unlearning">Unlearning methods</h3>
+{_methods_intro()}
+{methods_table(available())}
 <h3>Metrics</h3>
 <p><b>Primary endpoint:</b> the {html.escape(METRIC_LABELS.get(study.PRIMARY_ENDPOINT, study.PRIMARY_ENDPOINT))}
-(<code>{study.PRIMARY_ENDPOINT}</code>), the mean absolute difference from the retrained model of the same seed over
+(<code>{study.PRIMARY_ENDPOINT}</code>) {cite('nasirigerdeh2024', 'fan2024')}, the mean absolute difference from the retrained model of the same seed over
 {html.escape(gap)}. Lower is better; 0 is indistinguishable from retraining on these four numbers.</p>
 <ul>{metric_items}</ul>
-<p>Forgetting quality (notebook 07) is the NeurIPS 2023 unlearning challenge's score over {prof.fq_models} unlearned and
+<p>Forgetting quality (notebook 07) is the NeurIPS 2023 unlearning challenge's score {cite('challenge2023', 'triantafillou2024')} over {prof.fq_models} unlearned and
 {prof.fq_models} retrained models per side on {html.escape(prof.fq_dataset)}, reported relative to a second, independent
 set of retrains, with a 95 % half-sample interval ({prof.fq_bootstrap} replicates).</p>
 <h3>Tuning</h3>
@@ -106,25 +117,46 @@ reports <code>failed_runs</code> and the average gap over balanced accuracies (<
 endpoint. A method with failed runs is reported as failing in k of n runs: never counted as closer to retraining than
 doing nothing, nor as showing or lacking a difference.</p>
 <h3>Relearning attack</h3>
-<p>Each main-table model, the retrained model (the baseline) and the original (the ceiling) are fine-tuned on the same
+<p>After Siddiqui et al. {cite('siddiqui2025')}: each main-table model, the retrained model (the baseline) and the original (the ceiling) are fine-tuned on the same
 fixed random subset of the retain set, never a forget image ({html.escape(relearn.RelearnBudget().describe())}), and their
 forget accuracy is measured again. A method's forgetting survives relearning when the paired 95 % interval of its relearned
 forget accuracy minus the relearned retrain's lies within ±{relearn.SURVIVAL_MARGIN}; it recovers when the interval lies
 above it (<code>unlearnlib.relearn</code>).</p>
 <h3>Seeds and statistics</h3>
 <p>Evaluation seeds {', '.join(map(str, prof.seeds))} ({len(prof.seeds)} seeds); the size curves use seeds
-{', '.join(map(str, prof.curve_seeds))}{_end_seeds(prof)}; the memorization score averages {prof.memorization_models} models trained on random
+{', '.join(map(str, prof.curve_seeds))}{_end_seeds(prof)}; the memorization score {cite('feldman2020')} averages {prof.memorization_models} models trained on random
 halves. Tables give mean ± sd over seeds unless they say otherwise. A comparison (a method against doing nothing, male-only
 against female-only, hard against easy, whole lesions against single images) is a difference paired by seed with a 95 %
 t-interval and a one-sample t-test; the p-values of the approximate methods on one dataset form one family, adjusted with
 {adjustment.capitalize()}'s method. A "no difference" verdict states which differences its interval rules out: those beyond max(|low|, |high|).</p>
 <p>Verdicts are computed by rules declared in <code>unlearnlib/paper.py</code> before the numbers (each rule is printed
-beside its verdict above) and are one of {', '.join(paper.VERDICTS)}; every test uses alpha {paper.ALPHA}. "No difference"
+below, once) and are one of {', '.join(paper.VERDICTS)}; every test uses alpha {paper.ALPHA}. "No difference"
 claims need both one-sided tests (TOST) to pass against a margin of {paper.GAP_MARGIN} in average gap:
 {html.escape(paper.GAP_MARGIN_REASON)}. The forget-size drop has a margin of {paper.DROP_MARGIN} of test accuracy:
 {html.escape(paper.DROP_MARGIN_REASON)}. Tuning costs "a lot" from {paper.COST_THRESHOLD:g} retrain per method. (Both
 margins were declared on the previous run's numbers, before this run computed any of its own.)</p>
+<h3 id="rules">Verdict rules</h3>
+{rules_html()}
 """
+
+
+def _methods_intro() -> str:
+    """How many methods there are, and what they share."""
+    approximate = [m for m in available() if m not in BASELINES]
+    return (f"<p>{len(approximate)} approximate methods and {len(BASELINES)} baselines, in the registry's order "
+            "(<code>unlearnlib.algorithms</code>, one module each). Each method is re-derived from its reference code, "
+            "with defaults scaled to this data size by optimizer steps (its module's docstring gives the scaling), then "
+            "tuned with the same budget (below). Two sentences each:</p>")
+
+
+def rules_html() -> str:
+    """Each finding's declared rule, once (the cover table and the notebook sections link here)."""
+    items = []
+    for item in claims():
+        margin = f" Margin: {format_number(item['margin'])}." if pd.notna(item.get("margin")) else ""
+        items.append(f"<li id='rule-{item['key']}'><b>{html.escape(item['finding'])}</b> (notebook "
+                     f"<a href='#nb-{item['notebook']}'>{item['notebook']}</a>): {html.escape(item['rule'])}{margin}</li>")
+    return f"<ul class='rules'>{''.join(items)}</ul>"
 
 
 def _end_seeds(prof) -> str:

@@ -1,16 +1,24 @@
 """``figures/report.html``: the page a reviewer reads, built from the executed notebooks.
 
-It shows, in order:
+The page stands alone: its figures are embedded (``unlearnlib.html_embed``: each PNG
+re-encoded, deterministically, as a ``data:`` URI), its style is inline, and it loads nothing,
+so a copy of the single file shows everything but the downloads it links (PDFs, long CSVs, the
+notebook exports), which resolve beside it in ``figures/``. It shows, in order:
 
-1. *The paper vs this study*: each of the paper's findings (``unlearnlib.paper``) beside the
-   verdict that the study computed for it, read as data from ``figures/*_verdicts.csv``
-   (``paper.collect_verdicts``);
-2. *Methods*, written from the code's declarations (``unlearnlib.html_methods``);
-3. the provenance of every notebook's results, as a table;
-4. per notebook (``00`` .. ``08``): its computed findings (rendered Markdown), its figures
-   inline (``figures/<NN>_*.png``, each with its caption ``<NN>_*.caption.txt`` and its PDF),
-   its tables (``figures/<NN>_*.csv``: inline when they fit the page, else a link and a
-   summary of their columns), and a link to its HTML export.
+1. *The paper vs this study*: one line per finding (``unlearnlib.paper``): the claim, the
+   verdict this study computed, one labelled estimate, and links to the details and the rule
+   (``unlearnlib.html_verdicts``; verdicts read as data from ``figures/verdicts.csv``);
+2. *Limitations* (``unlearnlib.html_limitations``);
+3. *Methods*, written from the code's declarations (``unlearnlib.html_methods``): each
+   unlearning method in two sentences with its reference (``unlearnlib.html_references``), and
+   every verdict rule, once;
+4. the provenance of every notebook's results, as a table;
+5. per notebook (``00`` .. ``08``): the full verdict rows it judged, its computed findings
+   (rendered Markdown), its figures (``figures/<NN>_*.png``, each with its caption
+   ``<NN>_*.caption.txt`` and a link to its PDF), its tables (``figures/<NN>_*.csv``: inline
+   when they fit the page, else a link and a summary of their columns), and a link to its HTML
+   export;
+6. the references.
 
 Conventions for notebook authors:
 
@@ -37,18 +45,19 @@ import html
 import os
 from pathlib import Path
 
-import pandas as pd
-
 from . import __version__, paper
+from .html_embed import png_data_uri
+from .html_limitations import limitations_html
 from .html_methods import methods_html
-from .html_tables import format_number, kv_table, table_html
+from .html_references import cite, references_html
+from .html_tables import kv_table, table_html
+from .html_verdicts import cover_table, section_verdicts, study_verdicts
 from .notebook import FINDINGS_MIME, PROVENANCE_MIME
 from .paths import figures_dir, notebook_paths
 from .plots import CAPTION_SUFFIX
 
 EXPORTS_FOLDER = "notebooks"  # under the figures folder
-
-_VERDICT_CLASSES = {"agree": "agree", "partly agree": "partly", "mixed": "partly", "disagree": "disagree", "inconclusive": "partly"}
+VERDICTS_SUFFIX = "_verdicts"  # figures/NN_verdicts.csv: read by html_verdicts, not shown as a table
 
 # nbconvert's lab template minus the scripts it would fetch from a CDN.
 _OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
@@ -71,10 +80,14 @@ th, td { border: 1px solid #ddd; padding: 3px 8px; vertical-align: top; }
 th { background: #f0f2f5; text-align: left; position: sticky; top: 0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fafbfc; }
-table.paper td { font-size: 14px; } table.paper td:first-child { font-weight: 600; white-space: nowrap; }
+table.paper td { font-size: 14px; } table.paper td:first-child { font-weight: 600; }
 .agree { background: #dff3e3; } .partly { background: #fff3cd; } .disagree { background: #f8d7da; }
 code, .mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
 details summary { cursor: pointer; color: #4a7bd0; }
+.verdict-detail { border-left: 4px solid #999; padding: 4px 12px; margin: 8px 0; } .verdict-detail.agree { border-color: #3c9a50; }
+.verdict-detail.partly { border-color: #d4a72c; } .verdict-detail.disagree { border-color: #c0392b; }
+table.paper td.more, table.paper td:nth-child(3) { white-space: nowrap; } .cite { white-space: nowrap; }
+table.methods td:first-child { white-space: nowrap; } ul.rules li, ul.limitations li, ol.references li { margin-bottom: 6px; }
 """
 
 
@@ -116,58 +129,6 @@ def notebook_title(notebook, fallback: str) -> str:
     return fallback
 
 
-# -- verdicts, as data --------------------------------------------------------------------
-
-def verdict_files(figures: Path) -> list[Path]:
-    """``figures/verdicts.csv`` when it exists, else every ``figures/NN_verdicts.csv``."""
-    whole = Path(figures) / "verdicts.csv"
-    return [whole] if whole.exists() else sorted(Path(figures).glob("[0-9][0-9]_verdicts.csv"))
-
-
-def study_verdicts(figures: Path) -> pd.DataFrame:
-    """One row per finding the notebooks judged (columns as ``paper.collect_verdicts``);
-    empty when no notebook wrote verdicts."""
-    if not verdict_files(figures):
-        return pd.DataFrame(columns=["finding", "verdict"])
-    return paper.collect_verdicts(figures)
-
-
-def _verdict_cell(row: pd.Series) -> str:
-    word = str(row["verdict"]).strip()
-    details = []
-    if pd.notna(row.get("estimate")):
-        interval = f" [{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]" if pd.notna(row.get("ci_low")) else ""
-        details.append(f"estimate {format_number(row['estimate'])}{interval}")
-    if pd.notna(row.get("rule")) and str(row["rule"]).strip():
-        margin = f" (margin {format_number(row['margin'])})" if pd.notna(row.get("margin")) else ""
-        details.append(f"rule: {html.escape(str(row['rule']))}{margin}")
-    for column, label in (("methods_counted", "methods counted"), ("methods_failed", "methods that failed")):
-        if pd.notna(row.get(column)) and str(row[column]).strip():
-            details.append(f"{label}: {html.escape(format_number(row[column]))}")
-    kind = _VERDICT_CLASSES.get(word.lower(), "")
-    return f"<td class='verdict {kind}'><b>{html.escape(word)}</b>" + "".join(f"<br>{d}" for d in details) + "</td>"
-
-
-def paper_table(verdicts: pd.DataFrame) -> str:
-    """The paper's findings beside this study's verdicts (``verdicts``: :func:`study_verdicts`);
-    a finding is matched by its key or its name."""
-    by_finding = {str(row["finding"]).strip().lower(): row for _, row in verdicts.iterrows()}
-    rows = [
-        "<tr><td>Setting</td><td>" + html.escape(paper.SETTING["paper"]) + "</td><td>"
-        + html.escape(paper.SETTING["study"]) + "</td><td></td></tr>"
-    ]
-    for item in paper.FINDINGS:
-        number = item["notebook"]
-        row = by_finding.get(item["key"].lower(), by_finding.get(item["finding"].lower()))
-        study = _verdict_cell(row) if row is not None else f"<td>see <a href='#nb-{number}'>notebook {number}</a></td>"
-        rows.append(
-            f"<tr><td>{html.escape(item['finding'])}</td><td>{html.escape(item['claim'])}</td>"
-            f"{study}<td><a href='#nb-{number}'>{number}</a></td></tr>"
-        )
-    head = "<tr><th>finding</th><th>the paper</th><th>this study</th><th>notebook</th></tr>"
-    return f"<table class='paper'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
-
-
 # -- rendering pieces ---------------------------------------------------------------------
 
 def _markdown():
@@ -196,13 +157,13 @@ def provenance_table(by_notebook: dict[str, dict[str, str]]) -> str:
 
 
 def figure_html(image: Path, link) -> str:
-    """A figure with its caption (from ``plots.save_figure``) and links to its PNG and PDF."""
+    """A figure, embedded, with its caption (from ``plots.save_figure``) and a link to its PDF."""
     caption_file = image.with_name(image.stem + CAPTION_SUFFIX)
     caption = _markdown().renderInline(caption_file.read_text().strip()) if caption_file.exists() else "<span class='muted'>no caption</span>"
     pdf = image.with_suffix(".pdf")
-    files = f"<a href='{link(image)}'>PNG</a>" + (f" · <a href='{link(pdf)}'>PDF</a>" if pdf.exists() else "")
-    return (f"<figure><img src='{link(image)}' alt='{html.escape(image.stem)}'>"
-            f"<figcaption><b>{html.escape(image.stem)}.</b> {caption} <span class='muted'>({files})</span></figcaption></figure>")
+    files = f" <span class='muted'>(<a href='{link(pdf)}'>PDF</a>)</span>" if pdf.exists() else ""
+    return (f"<figure><img src='{png_data_uri(image)}' alt='{html.escape(image.stem)}'>"
+            f"<figcaption><b>{html.escape(image.stem)}.</b> {caption}{files}</figcaption></figure>")
 
 
 # -- notebook exports ---------------------------------------------------------------------
@@ -224,13 +185,14 @@ def export_notebook(path: Path, folder: Path) -> Path:
 
 # -- the report ---------------------------------------------------------------------------
 
-def _section(path: Path, notebook, *, figures: Path, exports: Path, link) -> str:
+def _section(path: Path, notebook, *, figures: Path, exports: Path, link, verdicts) -> str:
     number = path.stem.split("_")[0]
     links = []
     if (exports / f"{path.stem}.html").exists():
         links.append(f"<a href='{link(exports / f'{path.stem}.html')}'>executed notebook (HTML)</a>")
     links.append(f"<a href='{link(path)}'>{html.escape(path.name)}</a>")
-    parts = [f"<h2 id='nb-{number}'>{html.escape(notebook_title(notebook, path.stem))}</h2>", f"<p class='links'>{''.join(links)}</p>"]
+    parts = [f"<h2 id='nb-{number}'>{html.escape(notebook_title(notebook, path.stem))}</h2>", f"<p class='links'>{''.join(links)}</p>",
+             section_verdicts(number, verdicts)]
     findings = notebook_findings(notebook)
     parts.append("<h3>Findings</h3>")
     parts.append("<div class='findings'>" + "".join(_markdown().render(t) for t in findings) + "</div>" if findings
@@ -238,7 +200,8 @@ def _section(path: Path, notebook, *, figures: Path, exports: Path, link) -> str
     images = sorted(figures.glob(f"{number}_*.png"))
     if images:  # small figures sit side by side, wide ones take the row
         parts.append("<h3>Figures</h3><div class='figures'>" + "".join(figure_html(i, link) for i in images) + "</div>")
-    tables = sorted(figures.glob(f"{number}_*.csv"))
+    # The verdict rows are shown above, whole, and their rules once in the methods: not again as a table.
+    tables = [t for t in sorted(figures.glob(f"{number}_*.csv")) if not t.stem.endswith(VERDICTS_SUFFIX)]
     if tables:
         parts.append("<h3>Tables</h3>")
     for csv in tables:
@@ -265,7 +228,7 @@ def build_report(
     exports = figures / EXPORTS_FOLDER
     link = lambda path: html.escape(Path(os.path.relpath(path, target.parent)).as_posix(), quote=True)  # noqa: E731
 
-    sections, nav, provenances = [], [], {}
+    sections, nav, provenances, verdicts = [], [], {}, study_verdicts(figures)
     for path in map(Path, notebooks):
         notebook = nbformat.read(str(path), as_version=4)
         provenances[path.stem] = notebook_provenance(notebook)
@@ -273,24 +236,32 @@ def build_report(
             export_notebook(path, exports)
         number = path.stem.split("_")[0]
         nav.append(f"<a href='#nb-{number}'>{html.escape(number)}</a>")
-        sections.append(_section(path, notebook, figures=figures, exports=exports, link=link))
+        sections.append(_section(path, notebook, figures=figures, exports=exports, link=link, verdicts=verdicts))
     profiles = sorted({p["profile"] for p in provenances.values() if "profile" in p}) or ["cpu"]
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>unlearnlib report</title><style>{_CSS}</style></head><body>
 <h1>unlearnlib: machine unlearning for medical imaging</h1>
-<p class="muted">A reproduction of {html.escape(paper.CITATION)} Rendered by unlearnlib {__version__} from the results
-ledger (profile {html.escape(', '.join(profiles))}); every number below was computed by the notebooks, and the provenance
-table says when and where each notebook's results were computed.</p>
-<nav><a href='#paper'>paper vs this study</a><a href='#methods'>methods</a><a href='#provenance'>provenance</a>notebooks: {' '.join(nav)}</nav>
+<p class="muted">A reproduction of {html.escape(paper.CITATION)} {cite('nasirigerdeh2024')} Rendered by unlearnlib {__version__}
+from the results ledger (profile {html.escape(', '.join(profiles))}); every number below was computed by the notebooks, and the
+provenance table says when and where each notebook's results were computed. The figures are embedded: this file stands
+alone; its links to PDFs, long tables and executed notebooks resolve beside it, in the repository's <code>figures/</code>.</p>
+<nav><a href='#paper'>paper vs this study</a><a href='#limitations'>limitations</a><a href='#methods'>methods</a><a href='#provenance'>provenance</a>notebooks: {' '.join(nav)} <a href='#references'>references</a></nav>
 <h2 id="paper">The paper vs this study</h2>
-{paper_table(study_verdicts(figures))}
+<p>The paper: {html.escape(paper.SETTING['paper'])}. This study: {html.escape(paper.SETTING['study'])} (see the
+<a href='#limitations'>limitations</a>). One line per finding; each verdict's rule is in the <a href='#rules'>methods</a>,
+its full row (interval, margin, the methods counted and those that failed) in its notebook's section.</p>
+{cover_table(verdicts)}
+<h2 id="limitations">Limitations</h2>
+{limitations_html(profiles, figures)}
 <h2 id="methods">Methods</h2>
 {methods_html(profiles[0], figures)}
 <h2 id="provenance">Provenance</h2>
 <p>Where each notebook's results come from (its <code>provenance(...)</code> cell: the ledger rows it shows):</p>
 {provenance_table(provenances)}
 {''.join(sections)}
+<h2 id="references">References</h2>
+{references_html()}
 </body></html>
 """
     target.write_text(page, encoding="utf-8")
