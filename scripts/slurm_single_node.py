@@ -94,6 +94,16 @@ def cancel_one_worker(client, cluster, ledger_dir: Path, record: dict, done: thr
         time.sleep(0.2)
 
 
+def watch(client, cluster, ledger_dir: Path, record: dict, done: threading.Event) -> None:
+    """:func:`cancel_one_worker`, silent once the run is over (a failed run closes the client under it)."""
+    try:
+        cancel_one_worker(client, cluster, ledger_dir, record, done)
+    except Exception as error:  # noqa: BLE001
+        if not done.is_set():
+            record["cancel"] = f"cancelling a worker job failed: {error!r}"
+            print(f"[drive] {record['cancel']}", flush=True)
+
+
 def drive(args) -> int:
     import torch
     from dask.distributed import get_task_stream
@@ -130,18 +140,21 @@ def drive(args) -> int:
 
     record: dict = {}
     done = threading.Event()
-    watcher = threading.Thread(target=cancel_one_worker, args=(client, cluster, ledger_dir, record, done), daemon=True)
+    watcher = threading.Thread(target=watch, args=(client, cluster, ledger_dir, record, done), daemon=True)
     watcher.start()
     started = time.monotonic()
-    with get_task_stream(client) as stream:
-        rendered = distributed.reproduce_on_dask(profile="smoke", client=client, notebooks=[args.notebook],
-                                                 output_dir=work / "slurm" / "rendered")
-        computed = time.monotonic() - started
+    try:
+        with get_task_stream(client) as stream:
+            rendered = distributed.reproduce_on_dask(profile="smoke", client=client, notebooks=[args.notebook],
+                                                     output_dir=work / "slurm" / "rendered")
+            computed = time.monotonic() - started
+            done.set()
+            watcher.join(timeout=600)  # the replacement may join after the last row
+        tasks = stream.data
+    finally:
         done.set()
-        watcher.join(timeout=600)  # the replacement may join after the last row
-    tasks = stream.data
-    client.close()
-    cluster.close()
+        client.close()
+        cluster.close()  # cancels the worker jobs
 
     # Every key once in the ledger, and appended once by the driver.
     problems = []

@@ -234,7 +234,7 @@ def test_slurm_client_scales_to_jobs_or_with_minimum_jobs_adapts_so_a_lost_job_i
 
     monkeypatch.setitem(sys.modules, "dask_jobqueue", types.SimpleNamespace(SLURMCluster=_FakeSLURMCluster))
     monkeypatch.setattr("dask.distributed.Client", lambda cluster: types.SimpleNamespace(cluster=cluster))
-    fixed = slurm_client(jobs=16, cores=1, job_cpu=2, queue="gpu").cluster  # the README's call: 16 jobs, asked for once
+    fixed = slurm_client(jobs=16, cores=1, job_cpu=2, queue="gpu").cluster  # without minimum_jobs, as before: 16 jobs, asked for once
     assert fixed.calls == [("scale", {"jobs": 16})]
     assert fixed.kwargs == {"cores": 1, "processes": 1, "memory": "16GB", "walltime": "04:00:00", "job_cpu": 2, "queue": "gpu"}
     # scripts/slurm_single_node.sh: a scancelled job came back 16 s later with adapt, never with scale.
