@@ -211,3 +211,32 @@ def test_a_forgetting_quality_runs_retrains_are_tasks_of_their_own_and_its_row_i
     for column in ("forget_score", "forgetting_quality", "relative_to_retrain", "ci_low", "ci_high", "retain_acc_ratio", "test_acc_ratio"):
         assert row[column] == pytest.approx(expected[column]), column
     assert row["retrain_seconds"] > 0  # the models' recorded training time, read from the cache
+
+
+class _FakeSLURMCluster:
+    """Records what grid.slurm_client asks of dask-jobqueue's SLURMCluster (no Slurm needed)."""
+
+    def __init__(self, **kwargs):
+        self.kwargs, self.calls = kwargs, []
+
+    def scale(self, **kwargs):
+        self.calls.append(("scale", kwargs))
+
+    def adapt(self, **kwargs):
+        self.calls.append(("adapt", kwargs))
+
+
+def test_slurm_client_scales_to_jobs_or_with_minimum_jobs_adapts_so_a_lost_job_is_replaced(monkeypatch):
+    import sys
+    import types
+
+    from unlearnlib.grid import slurm_client
+
+    monkeypatch.setitem(sys.modules, "dask_jobqueue", types.SimpleNamespace(SLURMCluster=_FakeSLURMCluster))
+    monkeypatch.setattr("dask.distributed.Client", lambda cluster: types.SimpleNamespace(cluster=cluster))
+    fixed = slurm_client(jobs=16, cores=1, job_cpu=2, queue="gpu").cluster  # without minimum_jobs, as before: 16 jobs, asked for once
+    assert fixed.calls == [("scale", {"jobs": 16})]
+    assert fixed.kwargs == {"cores": 1, "processes": 1, "memory": "16GB", "walltime": "04:00:00", "job_cpu": 2, "queue": "gpu"}
+    # scripts/slurm_single_node.sh: a scancelled job came back 16 s later with adapt, never with scale.
+    kept = slurm_client(jobs=2, minimum_jobs=2, cores=1, log_directory="/tmp/logs").cluster
+    assert kept.calls == [("adapt", {"minimum_jobs": 2, "maximum_jobs": 2})] and kept.kwargs["log_directory"] == "/tmp/logs"

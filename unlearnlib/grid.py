@@ -146,13 +146,23 @@ def save_table(table: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
-def slurm_client(*, jobs: int = 4, cores: int = 4, memory: str = "16GB", walltime: str = "04:00:00", **kwargs):
+def slurm_client(*, jobs: int = 4, cores: int = 4, memory: str = "16GB", walltime: str = "04:00:00",
+                 minimum_jobs: int | None = None, **kwargs):
     """A Dask client backed by SLURM jobs (dask-jobqueue); extra keywords go to SLURMCluster
-    (queue, account, job_extra_directives, ...). The cache directory must be on a file
-    system the compute nodes share: set UNLEARNLIB_CACHE_DIR accordingly."""
+    (queue, account, job_extra_directives, log_directory, ...). The cache directory must be on a
+    file system the compute nodes share: set UNLEARNLIB_CACHE_DIR accordingly.
+
+    ``jobs`` worker jobs are asked for once (``cluster.scale``); a job that ends (cancelled,
+    preempted, past its walltime) is not replaced. With ``minimum_jobs``, the cluster adapts
+    between ``minimum_jobs`` and ``jobs`` instead, and a lost job is resubmitted after Dask's
+    lost-worker timeout (``distributed.deploy.lost-worker-timeout``, 15 s by default;
+    scripts/slurm_single_node.sh measures it)."""
     from dask.distributed import Client
     from dask_jobqueue import SLURMCluster
 
     cluster = SLURMCluster(cores=cores, processes=1, memory=memory, walltime=walltime, **kwargs)
-    cluster.scale(jobs=jobs)
+    if minimum_jobs is None:
+        cluster.scale(jobs=jobs)
+    else:
+        cluster.adapt(minimum_jobs=minimum_jobs, maximum_jobs=jobs)
     return Client(cluster)
