@@ -175,7 +175,7 @@ def _ledger_prune(args: argparse.Namespace) -> int:
 
 def _ledger_restale(args: argparse.Namespace) -> int:
     from .ledger import Ledger
-    from .training_rules import restale, stale_keys
+    from .ledger_audit import restale, stale_keys
 
     ledger = Ledger()
     stale = stale_keys(ledger)

@@ -173,7 +173,7 @@ def utc_now() -> str:
 def stamp(key: str, profile: str, code_version: str) -> dict[str, str]:
     """The provenance columns of a row finished now. ``training_rules``: the training rules it
     was computed under (no code version covers ``training.py``; see ``training_rules.py``)."""
-    from .training import TRAINING_RULES  # torch: loaded only when a row is stamped
+    from .training_rules import TRAINING_RULES
 
     return {"key": key, "profile": profile, "code_version": code_version, "unlearnlib_version": __version__,
             "commit": git_commit(), **machine_fingerprint(), "finished_utc": utc_now(), "load_average": load_average(),

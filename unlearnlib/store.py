@@ -16,7 +16,7 @@ from torch import nn
 
 from .paths import atomic_write_bytes, cache_dir
 from .provenance import config_key, plain
-from .training import TRAINING_RULES
+from .training_rules import TRAINING_RULES
 
 
 class ModelStore:

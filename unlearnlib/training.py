@@ -10,12 +10,10 @@ memory, bf16 autocast, torch.compile); the default is eager fp32, today's loop e
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,8 +21,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm  # the plain bar: renders in terminals and in executed notebooks alike
 
-from .paths import device
-from .settings import COMPUTE_PATH_ENV, read
+from .compute_path import (EAGER_FP32, ComputePath, _autocast, _prepare, _restore, _to_input, choose_path,  # noqa: F401
+                           configured_path, current_path, native_bf16, use_path)
+from .training_rules import (EXTENSION_LR_FACTOR, TRAINING_RULES, FitTarget, FitTargetMissed, batches_per_epoch,  # noqa: F401
+                             extra_epochs_in_force, has_short_batch, short_batch_limit, train_longer)
 
 
 @dataclass(frozen=True)
@@ -58,121 +58,6 @@ class TrainConfig:
         if not self.min_steps or n_samples == 0:
             return self.epochs
         return max(self.epochs, math.ceil(self.min_steps / self.steps_per_epoch(n_samples)))
-
-
-@dataclass(frozen=True)
-class ComputePath:
-    """How ``fit`` (and ``evaluate``) run the arithmetic, not what they compute.
-
-    Not a field of ``TrainConfig`` on purpose: the recipe is part of every ledger key, the
-    path belongs to the code version and machine fingerprint (records of different paths
-    must never mix, yet the same recipe on another path is the same experiment)."""
-
-    channels_last: bool = False  # NHWC activations: faster oneDNN convolutions on CPU
-    bf16: bool = False  # autocast forward and loss to bfloat16 (weights and optimizer stay fp32)
-    compile: bool = False  # torch.compile the model (pays only once its compile time is amortised)
-
-    def label(self) -> str:
-        """A short stable name, e.g. ``eager-fp32`` or ``channels_last+bf16``; for code versions."""
-        parts = [name for name in ("channels_last", "bf16", "compile") if getattr(self, name)]
-        return "+".join(parts) if parts else "eager-fp32"
-
-    @classmethod
-    def from_label(cls, label: str) -> "ComputePath":
-        """The inverse of ``label`` (for a setting such as ``UNLEARNLIB_COMPUTE_PATH``)."""
-        if label == "eager-fp32":
-            return cls()
-        parts = label.split("+")
-        unknown = [part for part in parts if part not in ("channels_last", "bf16", "compile")]
-        if unknown or not parts:
-            raise ValueError(f"unknown compute path {label!r}: use 'eager-fp32' or a '+'-joined subset of "
-                             "channels_last, bf16, compile (e.g. 'channels_last+bf16')")
-        return cls(**{part: True for part in parts})
-
-
-EAGER_FP32 = ComputePath()  # the default: every committed result was trained this way
-_CURRENT_PATH = contextvars.ContextVar("compute_path", default=None)
-
-
-@contextlib.contextmanager
-def use_path(path: ComputePath):
-    """Run every ``fit`` / ``evaluate`` inside on ``path`` unless one passes its own.
-
-    So a runner can choose the path once, and code that calls ``fit`` (the algorithms,
-    whose source digests key their records) need not change."""
-    if not isinstance(path, ComputePath):
-        raise TypeError(f"path must be a ComputePath (e.g. choose_path()); got {path!r}")
-    token = _CURRENT_PATH.set(path)
-    try:
-        yield path
-    finally:
-        _CURRENT_PATH.reset(token)
-
-
-def current_path() -> ComputePath:
-    """The path ``fit`` and ``evaluate`` use when not given one: the innermost ``use_path``,
-    else the configured one (:func:`configured_path`)."""
-    return _CURRENT_PATH.get() or configured_path()
-
-
-def configured_path() -> ComputePath:
-    """The run's path from ``UNLEARNLIB_COMPUTE_PATH``: unset or ``eager-fp32`` is the default
-    every committed result used; ``auto`` is :func:`choose_path` on this run's device; else a
-    label (``channels_last+bf16``). Records of a non-default path say so in their code version
-    and fingerprint (``unlearnlib.provenance``), so they never mix with eager fp32 ones."""
-    setting = read(COMPUTE_PATH_ENV)
-    if setting in (None, "eager-fp32"):
-        return EAGER_FP32
-    return choose_path(device()) if setting == "auto" else ComputePath.from_label(setting)
-
-
-def native_bf16(device: torch.device | str = "cpu") -> bool:
-    """Whether ``device`` computes bf16 in hardware (else autocast emulates it, slower than fp32)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    if device.type != "cpu":
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:  # not Linux: ask torch instead
-        return bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
-    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
-
-
-def choose_path(device: torch.device | str = "cpu", *, compile: bool = False) -> ComputePath:
-    """The fastest sound path measured on this kind of machine (benchmarks/training_throughput.py).
-
-    bf16 only where the hardware has it natively; channels-last on CPU (oneDNN prefers NHWC;
-    on GPU cuDNN picks its own layouts); compile only when the caller says it pays: a
-    compile costs tens of seconds on 2 cores, more than it saves on one short training."""
-    device = torch.device(device)
-    return ComputePath(channels_last=device.type == "cpu", bf16=native_bf16(device), compile=compile)
-
-
-def _prepare(model: nn.Module, path: ComputePath) -> nn.Module:
-    """The module that runs forward passes under ``path`` (``model`` itself on the default path)."""
-    if path.channels_last:
-        model.to(memory_format=torch.channels_last)
-    return torch.compile(model) if path.compile else model
-
-
-def _restore(model: nn.Module, path: ComputePath) -> None:
-    # Weights back to the default layout, so that saving, hashing and later eager use see
-    # the same tensors whatever path trained them.
-    if path.channels_last:
-        model.to(memory_format=torch.contiguous_format)
-
-
-def _autocast(path: ComputePath, device: torch.device):
-    if path.bf16:
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def _to_input(x: torch.Tensor, path: ComputePath, device: torch.device) -> torch.Tensor:
-    x = x.to(device)
-    return x.contiguous(memory_format=torch.channels_last) if path.channels_last else x
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,34 +126,6 @@ def generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
-# No short batches (issue 32): a last batch of fewer than a fifth of the batch size (26 images at
-# 128) joins the batch before it. A 350-image request left HAM10000's retain set with a 3-image last
-# batch every epoch, and every such retrain underfit (train 0.82-0.88 against 0.95-0.98). Measured
-# (benchmarks/README.md, "Short last batches"; one seed, HAM10000, the cpu recipe): a last batch of 3,
-# 8 or 16 images fits 0.889, 0.934, 0.958; of 27, 36, 48 or 64 images 0.974-0.978, as the retrains
-# with longer ones do. So the limit lies between 16 and 27: a fifth. Merged rather than spread, so
-# that only that last batch changes: the permutation and every other batch stay as they were, and a
-# size whose last batch is at least a fifth keeps its batch sequence (and its ledger rows) bit for
-# bit. Half a batch would have changed nearly every committed row for no measured gain.
-SHORT_BATCH_FRACTION = 1 / 5
-
-
-def short_batch_limit(batch_size: int) -> int:
-    """The smallest last batch kept as a batch of its own; a smaller one is merged."""
-    return math.ceil(batch_size * SHORT_BATCH_FRACTION)
-
-
-def has_short_batch(n: int, batch_size: int) -> bool:
-    """Whether cutting ``n`` samples into ``batch_size`` batches leaves a last batch the rule
-    merges (a set smaller than one batch is one whole batch: nothing to merge)."""
-    return n > batch_size and 0 < n % batch_size < short_batch_limit(batch_size)
-
-
-def batches_per_epoch(n: int, batch_size: int) -> int:
-    """Optimizer steps in one pass over ``n`` samples (what :func:`batch_order` cuts)."""
-    return math.ceil(n / batch_size) - has_short_batch(n, batch_size)
-
-
 def batch_order(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]:
     """A fresh random permutation of 0..n-1 cut into batches of ``batch_size``; a last batch
     under :func:`short_batch_limit` is merged into the one before it (never a short batch)."""
@@ -311,61 +168,6 @@ def make_optimizer(model: nn.Module, config: TrainConfig, steps_per_epoch: int):
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-# The schedule ends near lr 0, where more epochs change little; a tenth of the peak is where a
-# cosine schedule stands at 80 % of its length.
-EXTENSION_LR_FACTOR = 0.1
-
-
-@dataclass(frozen=True)
-class FitTarget:
-    """Train on past the schedule until the model fits its training set (issue 32).
-
-    After the recipe's epochs, while eval-mode accuracy on the training set is below
-    ``train_acc``, one more epoch at a constant ``lr_factor`` x the recipe's peak learning rate,
-    checked after each, and at most ``max_extra_share`` x the scheduled epochs. A model that fits
-    when its schedule ends trains exactly as without a target (only one evaluation is added), so
-    every original that met the target keeps its weights bit for bit."""
-
-    train_acc: float
-    lr_factor: float = EXTENSION_LR_FACTOR
-    max_extra_share: float = 1.0  # at most as many epochs again as the schedule
-
-    def __post_init__(self) -> None:
-        if not 0 < self.train_acc <= 1 or not 0 < self.lr_factor <= 1 or self.max_extra_share < 0:
-            raise ValueError(f"train_acc and lr_factor in (0, 1] and max_extra_share >= 0 are required; got {self}")
-
-    def max_extra_epochs(self, scheduled_epochs: int) -> int:
-        return math.ceil(self.max_extra_share * scheduled_epochs)
-
-
-class FitTargetMissed(UserWarning):
-    """Training stopped at the cap of :class:`FitTarget` without the model fitting its training set."""
-
-
-_EXTRA_EPOCHS = contextvars.ContextVar("extra_epochs", default=0)
-
-
-@contextlib.contextmanager
-def train_longer(extra_epochs: int):
-    """Every ``fit`` inside (that names no ``until`` or ``extra_epochs`` of its own) trains
-    ``extra_epochs`` epochs past its schedule: how a retrain, whose module calls ``fit`` with the
-    original's recipe, trains as long as its original did (the method's source, which keys its
-    rows, need not change)."""
-    if extra_epochs < 0:
-        raise ValueError(f"extra_epochs must be >= 0; got {extra_epochs}")
-    token = _EXTRA_EPOCHS.set(int(extra_epochs))
-    try:
-        yield
-    finally:
-        _EXTRA_EPOCHS.reset(token)
-
-
-# Both training rules of issue 32 (no short batch; an original trained on until it fits), written
-# into every ledger row computed under them (provenance.stamp; training_rules.py says which older
-# rows they change).
-TRAINING_RULES = "merge-last-batch-under-1/5;fit-to-target"
-
-
 def fit(
     model: nn.Module,
     data: Tensors,
@@ -392,7 +194,7 @@ def fit(
     if len(data) == 0:
         raise ValueError("cannot train on an empty set")
     if extra_epochs is None:
-        extra_epochs = 0 if until is not None else _EXTRA_EPOCHS.get()
+        extra_epochs = 0 if until is not None else extra_epochs_in_force()
     if extra_epochs < 0 or (until is not None and extra_epochs):
         raise ValueError(f"extra_epochs must be >= 0 and cannot be combined with until; got {extra_epochs} and {until}")
     gen = generator(seed)
@@ -439,26 +241,26 @@ def fit(
             rows.append(one_epoch(scheduler))
             bar.set_postfix(loss=f"{history.loss[-1]:.3f}", acc=f"{history.accuracy[-1]:.3f}")
         if until is not None or extra_epochs:
+            lr_factor, cap = (until.lr_factor, until.max_extra_epochs(config.epochs)) if until else (EXTENSION_LR_FACTOR, extra_epochs)
             for group in optimizer.param_groups:  # the extension runs at a constant rate, the scheduler stopped
-                group["lr"] = config.lr * (until.lr_factor if until is not None else EXTENSION_LR_FACTOR)
-            cap = until.max_extra_epochs(config.epochs) if until is not None else extra_epochs
-            while history.extra_epochs < cap and (until is None or _fit_accuracy(model, data, path) < until.train_acc):
+                group["lr"] = config.lr * lr_factor
+
+            def fits() -> bool:  # eval-mode training accuracy: the memorization target's measure
+                return until is not None and evaluate(model, data, path=path).accuracy >= until.train_acc
+
+            fitted = fits()
+            while history.extra_epochs < cap and not fitted:
                 model.train()
                 if path.channels_last:  # the check's evaluation put the weights back in the default layout
                     model.to(memory_format=torch.channels_last)
                 rows.append(one_epoch(None))
                 history.extra_epochs += 1
-            if until is not None and history.extra_epochs == cap and _fit_accuracy(model, data, path) < until.train_acc:
-                history.missed_target = True
+                fitted = fits()
+            history.missed_target = until is not None and not fitted
     history.correct = np.stack(rows) if rows else np.zeros((0, len(data)), dtype=bool)
     _restore(model, path)
     history.seconds = time.perf_counter() - start
     return history
-
-
-def _fit_accuracy(model: nn.Module, data: Tensors, path: ComputePath) -> float:
-    """Eval-mode accuracy on the training set (the memorization target's measure)."""
-    return evaluate(model, data, path=path).accuracy
 
 
 def evaluate(model: nn.Module, data: Tensors, *, batch_size: int = 1024, path: ComputePath | None = None) -> Evaluation:

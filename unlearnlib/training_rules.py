@@ -1,178 +1,106 @@
-"""Which ledger rows the training rules of issue 32 change, so that only those are recomputed.
+"""The training rules of issue 32, which every loop that trains in batches follows.
 
-Two rules changed how models train, and neither changes a spec or a code version (both live in
-``training.py``, which no method digest covers):
+- **No short batches**: a last batch under a fifth of the batch size joins the one before it
+  (:func:`training.batch_order` cuts, :func:`batches_per_epoch` counts the steps).
+- **An original that fits** (:class:`FitTarget`): trained on past its schedule until it fits its
+  training set; its retrains train as many extra epochs (:func:`train_longer`).
 
-- **no short batches** (:func:`training.batch_order`): a last batch under a fifth of the batch
-  size joins the one before it. A row changes only if one of its training loops cut such a batch;
-- **an original that fits** (:class:`training.FitTarget`): an original whose scheduled training
-  misses the memorization target trains on until it fits; its retrains train as many epochs.
-  A row changes only if it rests on such an original.
-
-Every row computed since carries ``TRAINING_RULES`` in its ``training_rules`` column
-(:func:`provenance.stamp`). A committed row without it that either rule would change is stale:
-:func:`stale_keys` names those rows (``python -m unlearnlib ledger restale``, once), the plan then
-finds them missing and recomputes them, and ``tests/test_training_rules.py`` checks that no such
-row is left. The loops each method runs are listed here, not read from the methods' modules (a
-method's source digest keys its rows; touching it would re-key them all): a method missing from
-:data:`METHOD_LOOPS` fails loudly.
+Pure arithmetic and declarations (no torch): ``training.py`` applies them, ``ledger_audit.py``
+says which older ledger rows they change.
 """
 from __future__ import annotations
 
-import json
-
-import pandas as pd
-
-from .training import TRAINING_RULES, has_short_batch
-
-# The sets each method's own training loops pass over, and the hyper-parameter that sets the
-# batch size of each (None: the original's recipe, batch 128). ``union``: retain + forget;
-# ``mixed``: Bad Teacher's retain share + forget. Methods not listed train in no loop of batches
-# (Fisher, SSD: eval-mode passes; the original: nothing).
-METHOD_LOOPS: dict[str, tuple[tuple[str, str | None], ...]] = {
-    "retrain": (("retain", None),),
-    "finetune": (("retain", None),),
-    "gradient_ascent": (("forget", "batch_size"),),
-    "random_label": (("union", "batch_size"),),
-    "salun": (("union", "batch_size"),),
-    "l1_sparse": (("retain", "batch_size"),),
-    "neggrad_plus": (("retain", "batch_size"), ("forget", "batch_size")),
-    "scrub": (("retain", "batch_size"), ("forget", "forget_batch_size")),
-    "bad_teacher": (("mixed", "batch_size"),),
-    "boundary_shrink": (("forget", "batch_size"),),
-    "fisher": (),
-    "ssd": (),
-    "original": (),
-}
+import contextlib
+import contextvars
+import math
+from dataclasses import dataclass
 
 
-def _set_size(name: str, n_train: int, forget: int, params: dict) -> int:
-    retain = n_train - forget
-    sizes = {"retain": retain, "forget": forget, "union": n_train,
-             "mixed": max(1, round(float(params.get("retain_share", 0.3)) * retain)) + forget}
-    return sizes[name]
+# No short batches (issue 32): a last batch of fewer than a fifth of the batch size (26 images at
+# 128) joins the batch before it. A 350-image request left HAM10000's retain set with a 3-image last
+# batch every epoch, and every such retrain underfit (train 0.82-0.88 against 0.95-0.98). Measured
+# (benchmarks/README.md, "Short last batches"; one seed, HAM10000, the cpu recipe): a last batch of 3,
+# 8 or 16 images fits 0.889, 0.934, 0.958; of 27, 36, 48 or 64 images 0.974-0.978, as the retrains
+# with longer ones do. So the limit lies between 16 and 27: a fifth. Merged rather than spread, so
+# that only that last batch changes: the permutation and every other batch stay as they were, and a
+# size whose last batch is at least a fifth keeps its batch sequence (and its ledger rows) bit for
+# bit. Half a batch would have changed nearly every committed row for no measured gain.
+SHORT_BATCH_FRACTION = 1 / 5
 
 
-def method_cuts_short_batch(method: str, params: dict, *, n_train: int, forget: int, recipe_batch: int) -> bool:
-    """Whether ``method`` run with ``params`` (its full hyper-parameters) on a forget set of
-    ``forget`` images cut a short last batch in one of its loops."""
-    if method not in METHOD_LOOPS:
-        raise KeyError(f"method {method!r} has no entry in training_rules.METHOD_LOOPS; add the loops it trains in")
-    return any(has_short_batch(_set_size(name, n_train, forget, params), int(params.get(field, recipe_batch)) if field else recipe_batch)
-               for name, field in METHOD_LOOPS[method])
+def short_batch_limit(batch_size: int) -> int:
+    """The smallest last batch kept as a batch of its own; a smaller one is merged."""
+    return math.ceil(batch_size * SHORT_BATCH_FRACTION)
 
 
-def _experiment_touched(method: str, params: dict, *, n_train: int, forget: int, recipe_batch: int) -> bool:
-    """The method's loops, or the retrain every row is compared with."""
-    return (method_cuts_short_batch("retrain", {}, n_train=n_train, forget=forget, recipe_batch=recipe_batch)
-            or method_cuts_short_batch(method, params, n_train=n_train, forget=forget, recipe_batch=recipe_batch))
+def has_short_batch(n: int, batch_size: int) -> bool:
+    """Whether cutting ``n`` samples into ``batch_size`` batches leaves a last batch the rule
+    merges (a set smaller than one batch is one whole batch: nothing to merge)."""
+    return n > batch_size and 0 < n % batch_size < short_batch_limit(batch_size)
 
 
-def _defaults(method: str) -> dict:
-    from .algorithms import get_method
-
-    return get_method(method).hyperparameters().as_dict()
-
-
-def _spec(row) -> dict:
-    return json.loads(row["spec"])
+def batches_per_epoch(n: int, batch_size: int) -> int:
+    """Optimizer steps in one pass over ``n`` samples (what :func:`batch_order` cuts)."""
+    return math.ceil(n / batch_size) - has_short_batch(n, batch_size)
 
 
-def _experiment_of(spec: dict) -> dict:
-    return spec["experiment"] if "experiment" in spec else spec
+# The schedule ends near lr 0, where more epochs change little; a tenth of the peak is where a
+# cosine schedule stands at 80 % of its length.
+EXTENSION_LR_FACTOR = 0.1
 
 
-def _rests_on(spec: dict, extended: set[tuple[str, int]]) -> bool:
-    original = _experiment_of(spec)["original"]
-    return (original["dataset"], int(original["seed"])) in extended
+@dataclass(frozen=True)
+class FitTarget:
+    """Train on past the schedule until the model fits its training set (issue 32).
+
+    After the recipe's epochs, while eval-mode accuracy on the training set is below
+    ``train_acc``, one more epoch at a constant ``lr_factor`` x the recipe's peak learning rate,
+    checked after each, and at most ``max_extra_share`` x the scheduled epochs. A model that fits
+    when its schedule ends trains exactly as without a target (only one evaluation is added), so
+    every original that met the target keeps its weights bit for bit."""
+
+    train_acc: float
+    lr_factor: float = EXTENSION_LR_FACTOR
+    max_extra_share: float = 1.0  # at most as many epochs again as the schedule
+
+    def __post_init__(self) -> None:
+        if not 0 < self.train_acc <= 1 or not 0 < self.lr_factor <= 1 or self.max_extra_share < 0:
+            raise ValueError(f"train_acc and lr_factor in (0, 1] and max_extra_share >= 0 are required; got {self}")
+
+    def max_extra_epochs(self, scheduled_epochs: int) -> int:
+        return math.ceil(self.max_extra_share * scheduled_epochs)
 
 
-def stale_keys(ledger, *, extended: set[tuple[str, int]] | None = None) -> dict[str, list[str]]:
-    """Per ledger kind, the keys of rows computed before the rules (no ``training_rules``) that
-    either rule changes. ``extended``: the (dataset, seed) of originals that miss the
-    memorization target (default: read from the ledger's originals rows)."""
-    from .profiles import memorization_target_for
-
-    originals = ledger.table("originals")
-    n_train = {str(r.dataset): int(r.n_train) for r in originals.itertuples()}
-    if extended is None:
-        extended = set()
-        for row in originals.to_dict("records"):
-            target = memorization_target_for(str(row["profile"])) or {}
-            if "train_acc" in target and float(row["train_acc"]) < target["train_acc"] and not _current(row):
-                extended.add((str(row["dataset"]), int(row["seed"])))
-    stale: dict[str, list[str]] = {}
-    for kind in ("originals", "sample_scores", "memorization", "experiments", "tuning", "relearning", "forgetting_quality"):
-        table = ledger.table(kind)
-        if table.empty:
-            continue
-        old = table[[not _current(r) for r in table.to_dict("records")]].drop_duplicates("key")
-        keys = [str(r["key"]) for r in old.to_dict("records") if _touched(kind, r, n_train, extended)]
-        if keys:
-            stale[kind] = keys
-    return stale
+class FitTargetMissed(UserWarning):
+    """Training stopped at the cap of :class:`FitTarget` without the model fitting its training set."""
 
 
-def _current(row: dict) -> bool:
-    value = row.get("training_rules")
-    return isinstance(value, str) and value == TRAINING_RULES
+_EXTRA_EPOCHS = contextvars.ContextVar("extra_epochs", default=0)
 
 
-def _touched(kind: str, row: dict, n_train: dict[str, int], extended: set[tuple[str, int]]) -> bool:
-    if kind == "memorization":  # models on complementary halves of the training split
-        n = n_train[str(row["dataset"])]
-        return has_short_batch(n // 2, 128) or has_short_batch(n - n // 2, 128)
-    if kind in ("originals", "sample_scores"):
-        # Both datasets' training splits end in a long enough batch (7,009 = 54 x 128 + 97; 546 = 4 x 128 + 34).
-        return (str(row["dataset"]), int(row["seed"])) in extended or has_short_batch(n_train[str(row["dataset"])], 128)
-    spec = _spec(row)
-    if _rests_on(spec, extended):
-        return True
-    experiment = _experiment_of(spec)
-    dataset, method = experiment["original"]["dataset"], experiment["method"]
-    recipe_batch = int(experiment["original"]["recipe"]["batch_size"])
-    forget = int(row["forget_size"])
-    sizes = dict(n_train=n_train[dataset], forget=forget, recipe_batch=recipe_batch)
-    params = {**_defaults(method), **dict(experiment["hyperparameters"])}
-    if kind == "tuning":
-        trials = json.loads(row["trials"]) if isinstance(row.get("trials"), str) else []
-        return any(_experiment_touched(method, {**params, **t["params"]}, **sizes) for t in [{"params": {}}, *trials])
-    if _experiment_touched(method, params, **sizes):
-        return True
-    if kind == "relearning":
-        budget = spec["budget"]
-        return has_short_batch(int(row["subset_size"]), int(budget["batch_size"]))
-    return False
+@contextlib.contextmanager
+def train_longer(extra_epochs: int):
+    """Every ``fit`` inside (that names no ``until`` or ``extra_epochs`` of its own) trains
+    ``extra_epochs`` epochs past its schedule: how a retrain, whose module calls ``fit`` with the
+    original's recipe, trains as long as its original did (the method's source, which keys its
+    rows, need not change)."""
+    if extra_epochs < 0:
+        raise ValueError(f"extra_epochs must be >= 0; got {extra_epochs}")
+    token = _EXTRA_EPOCHS.set(int(extra_epochs))
+    try:
+        yield
+    finally:
+        _EXTRA_EPOCHS.reset(token)
 
 
-def restale(ledger) -> dict[str, int]:
-    """Drop the rows :func:`stale_keys` names (the plan then recomputes them); per kind, how many."""
-    dropped = {}
-    for kind, keys in stale_keys(ledger).items():
-        wanted = set(keys)
-        dropped[kind] = ledger.drop(kind, lambda table: table["key"].astype(str).isin(wanted))
-    return dropped
+def extra_epochs_in_force() -> int:
+    """The innermost :func:`train_longer`'s extra epochs (0 outside any)."""
+    return _EXTRA_EPOCHS.get()
 
 
-def summary(stale: dict[str, list[str]]) -> pd.DataFrame:
-    return pd.DataFrame([{"kind": kind, "rows": len(keys)} for kind, keys in stale.items()])
+# Both training rules of issue 32 (no short batch; an original trained on until it fits), written
+# into every ledger row computed under them (provenance.stamp; training_rules.py says which older
+# rows they change).
+TRAINING_RULES = "merge-last-batch-under-1/5;fit-to-target"
 
 
-# A retrain that fits its retain set this far below its dataset's other retrains is no gold
-# standard (issue 32: the 350-image requests' retrains fit 0.82-0.88 against 0.95-0.98).
-RETRAIN_FIT_TOLERANCE = 0.05
-
-
-def retrain_fit_outliers(experiments: pd.DataFrame, tolerance: float = RETRAIN_FIT_TOLERANCE) -> pd.DataFrame:
-    """The retrain rows whose ``retain_acc`` lies more than ``tolerance`` below the median
-    retrain of their dataset at the other forget sizes (the signal check every reference must
-    pass); empty when every retrain fits like the others."""
-    retrains = experiments[experiments["method"] == "retrain"]
-    outliers = []
-    for _, rows in retrains.groupby("dataset"):
-        for size, at_size in rows.groupby("forget_size"):
-            others = rows.loc[rows["forget_size"] != size, "retain_acc"]
-            if len(others):
-                outliers.append(at_size[at_size["retain_acc"] < others.median() - tolerance])
-    columns = ["dataset", "scenario", "forget_size", "seed", "retain_acc"]
-    return pd.concat(outliers)[columns] if outliers else pd.DataFrame(columns=columns)

@@ -1,0 +1,178 @@
+"""Which ledger rows the training rules of issue 32 change, so that only those are recomputed.
+
+Two rules changed how models train, and neither changes a spec or a code version (both live in
+``training_rules.py`` and ``training.py``, which no method digest covers):
+
+- **no short batches** (:func:`training.batch_order`): a last batch under a fifth of the batch
+  size joins the one before it. A row changes only if one of its training loops cut such a batch;
+- **an original that fits** (:class:`training.FitTarget`): an original whose scheduled training
+  misses the memorization target trains on until it fits; its retrains train as many epochs.
+  A row changes only if it rests on such an original.
+
+Every row computed since carries ``TRAINING_RULES`` in its ``training_rules`` column
+(:func:`provenance.stamp`). A committed row without it that either rule would change is stale:
+:func:`stale_keys` names those rows (``python -m unlearnlib ledger restale``, once), the plan then
+finds them missing and recomputes them, and ``tests/test_training_rules.py`` checks that no such
+row is left. The loops each method runs are listed here, not read from the methods' modules (a
+method's source digest keys its rows; touching it would re-key them all): a method missing from
+:data:`METHOD_LOOPS` fails loudly.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from .training_rules import TRAINING_RULES, has_short_batch
+
+# The sets each method's own training loops pass over, and the hyper-parameter that sets the
+# batch size of each (None: the original's recipe, batch 128). ``union``: retain + forget;
+# ``mixed``: Bad Teacher's retain share + forget. Methods not listed train in no loop of batches
+# (Fisher, SSD: eval-mode passes; the original: nothing).
+METHOD_LOOPS: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "retrain": (("retain", None),),
+    "finetune": (("retain", None),),
+    "gradient_ascent": (("forget", "batch_size"),),
+    "random_label": (("union", "batch_size"),),
+    "salun": (("union", "batch_size"),),
+    "l1_sparse": (("retain", "batch_size"),),
+    "neggrad_plus": (("retain", "batch_size"), ("forget", "batch_size")),
+    "scrub": (("retain", "batch_size"), ("forget", "forget_batch_size")),
+    "bad_teacher": (("mixed", "batch_size"),),
+    "boundary_shrink": (("forget", "batch_size"),),
+    "fisher": (),
+    "ssd": (),
+    "original": (),
+}
+
+
+def _set_size(name: str, n_train: int, forget: int, params: dict) -> int:
+    retain = n_train - forget
+    sizes = {"retain": retain, "forget": forget, "union": n_train,
+             "mixed": max(1, round(float(params.get("retain_share", 0.3)) * retain)) + forget}
+    return sizes[name]
+
+
+def method_cuts_short_batch(method: str, params: dict, *, n_train: int, forget: int, recipe_batch: int) -> bool:
+    """Whether ``method`` run with ``params`` (its full hyper-parameters) on a forget set of
+    ``forget`` images cut a short last batch in one of its loops."""
+    if method not in METHOD_LOOPS:
+        raise KeyError(f"method {method!r} has no entry in ledger_audit.METHOD_LOOPS; add the loops it trains in")
+    return any(has_short_batch(_set_size(name, n_train, forget, params), int(params.get(field, recipe_batch)) if field else recipe_batch)
+               for name, field in METHOD_LOOPS[method])
+
+
+def _experiment_touched(method: str, params: dict, *, n_train: int, forget: int, recipe_batch: int) -> bool:
+    """The method's loops, or the retrain every row is compared with."""
+    return (method_cuts_short_batch("retrain", {}, n_train=n_train, forget=forget, recipe_batch=recipe_batch)
+            or method_cuts_short_batch(method, params, n_train=n_train, forget=forget, recipe_batch=recipe_batch))
+
+
+def _defaults(method: str) -> dict:
+    from .algorithms import get_method
+
+    return get_method(method).hyperparameters().as_dict()
+
+
+def _spec(row) -> dict:
+    return json.loads(row["spec"])
+
+
+def _experiment_of(spec: dict) -> dict:
+    return spec["experiment"] if "experiment" in spec else spec
+
+
+def _rests_on(spec: dict, extended: set[tuple[str, int]]) -> bool:
+    original = _experiment_of(spec)["original"]
+    return (original["dataset"], int(original["seed"])) in extended
+
+
+def stale_keys(ledger, *, extended: set[tuple[str, int]] | None = None) -> dict[str, list[str]]:
+    """Per ledger kind, the keys of rows computed before the rules (no ``training_rules``) that
+    either rule changes. ``extended``: the (dataset, seed) of originals that miss the
+    memorization target (default: read from the ledger's originals rows)."""
+    from .profiles import memorization_target_for
+
+    originals = ledger.table("originals")
+    n_train = {str(r.dataset): int(r.n_train) for r in originals.itertuples()}
+    if extended is None:
+        extended = set()
+        for row in originals.to_dict("records"):
+            target = memorization_target_for(str(row["profile"])) or {}
+            if "train_acc" in target and float(row["train_acc"]) < target["train_acc"] and not _current(row):
+                extended.add((str(row["dataset"]), int(row["seed"])))
+    stale: dict[str, list[str]] = {}
+    for kind in ("originals", "sample_scores", "memorization", "experiments", "tuning", "relearning", "forgetting_quality"):
+        table = ledger.table(kind)
+        if table.empty:
+            continue
+        old = table[[not _current(r) for r in table.to_dict("records")]].drop_duplicates("key")
+        keys = [str(r["key"]) for r in old.to_dict("records") if _touched(kind, r, n_train, extended)]
+        if keys:
+            stale[kind] = keys
+    return stale
+
+
+def _current(row: dict) -> bool:
+    value = row.get("training_rules")
+    return isinstance(value, str) and value == TRAINING_RULES
+
+
+def _touched(kind: str, row: dict, n_train: dict[str, int], extended: set[tuple[str, int]]) -> bool:
+    if kind == "memorization":  # models on complementary halves of the training split
+        n = n_train[str(row["dataset"])]
+        return has_short_batch(n // 2, 128) or has_short_batch(n - n // 2, 128)
+    if kind in ("originals", "sample_scores"):
+        # Both datasets' training splits end in a long enough batch (7,009 = 54 x 128 + 97; 546 = 4 x 128 + 34).
+        return (str(row["dataset"]), int(row["seed"])) in extended or has_short_batch(n_train[str(row["dataset"])], 128)
+    spec = _spec(row)
+    if _rests_on(spec, extended):
+        return True
+    experiment = _experiment_of(spec)
+    dataset, method = experiment["original"]["dataset"], experiment["method"]
+    recipe_batch = int(experiment["original"]["recipe"]["batch_size"])
+    forget = int(row["forget_size"])
+    sizes = dict(n_train=n_train[dataset], forget=forget, recipe_batch=recipe_batch)
+    params = {**_defaults(method), **dict(experiment["hyperparameters"])}
+    if kind == "tuning":
+        trials = json.loads(row["trials"]) if isinstance(row.get("trials"), str) else []
+        return any(_experiment_touched(method, {**params, **t["params"]}, **sizes) for t in [{"params": {}}, *trials])
+    if _experiment_touched(method, params, **sizes):
+        return True
+    if kind == "relearning":
+        budget = spec["budget"]
+        return has_short_batch(int(row["subset_size"]), int(budget["batch_size"]))
+    return False
+
+
+def restale(ledger) -> dict[str, int]:
+    """Drop the rows :func:`stale_keys` names (the plan then recomputes them); per kind, how many."""
+    dropped = {}
+    for kind, keys in stale_keys(ledger).items():
+        wanted = set(keys)
+        dropped[kind] = ledger.drop(kind, lambda table: table["key"].astype(str).isin(wanted))
+    return dropped
+
+
+def summary(stale: dict[str, list[str]]) -> pd.DataFrame:
+    return pd.DataFrame([{"kind": kind, "rows": len(keys)} for kind, keys in stale.items()])
+
+
+# A retrain that fits its retain set this far below its dataset's other retrains is no gold
+# standard (issue 32: the 350-image requests' retrains fit 0.82-0.88 against 0.95-0.98).
+RETRAIN_FIT_TOLERANCE = 0.05
+
+
+def retrain_fit_outliers(experiments: pd.DataFrame, tolerance: float = RETRAIN_FIT_TOLERANCE) -> pd.DataFrame:
+    """The retrain rows whose ``retain_acc`` lies more than ``tolerance`` below the median
+    retrain of their dataset at the other forget sizes (the signal check every reference must
+    pass); empty when every retrain fits like the others."""
+    retrains = experiments[experiments["method"] == "retrain"]
+    outliers = []
+    for _, rows in retrains.groupby("dataset"):
+        for size, at_size in rows.groupby("forget_size"):
+            others = rows.loc[rows["forget_size"] != size, "retain_acc"]
+            if len(others):
+                outliers.append(at_size[at_size["retain_acc"] < others.median() - tolerance])
+    columns = ["dataset", "scenario", "forget_size", "seed", "retain_acc"]
+    return pd.concat(outliers)[columns] if outliers else pd.DataFrame(columns=columns)
