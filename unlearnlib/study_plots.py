@@ -1,0 +1,256 @@
+"""Figures with one purpose each, beside the general ones of :mod:`unlearnlib.plots`: the
+primary endpoint per method and dataset (02), every tuning trial with the failed ones and the
+chosen one (06), and the relearning attack's tested gap (07). Failed runs are drawn and
+marked as everywhere (:mod:`unlearnlib.plot_marks`)."""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator, NullFormatter
+from matplotlib.transforms import blended_transform_factory
+
+from . import plot_marks as marks
+from .plots import COLUMN_WIDTH_IN, _zero_if_nan, axis_label, method_style
+
+# -- 02: the primary endpoint ---------------------------------------------------------------
+
+
+def closer_than_original(versus_original, *, alpha: float = 0.05) -> set:
+    """``{(dataset, method)}`` significantly closer to retrain than the untouched original:
+    Holm-adjusted p below ``alpha`` and a negative difference (``02_versus_original`` rows)."""
+    hits = versus_original[(versus_original.p_adjusted < alpha) & (versus_original.difference < 0)]
+    return set(zip(hits.dataset, hits.method))
+
+
+def primary_endpoint_figure(summary, *, methods: Sequence[str], datasets: Sequence[str], closer: set = frozenset(),
+                            metric: str = "avg_gap", title: str = ""):
+    """One panel per dataset: each method's mean ``metric`` (the average gap to retrain) with
+    ± 1 sd over seeds, the untouched original first and a dotted line at its mean (doing
+    nothing), retrain left out (0 by definition, the axis's left end). ``closer`` holds the
+    (dataset, method) pairs marked "*": closer than the original by the paired test
+    (:func:`closer_than_original`), counted only without failed runs. A method with failed runs
+    is drawn hollow, labelled "failed k of n", and does not set the axis scale."""
+    shown = [m for m in methods if m != "retrain"]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(2 * COLUMN_WIDTH_IN, 0.2 * len(shown) + 1.1), squeeze=False)
+    indexed = summary.set_index(["dataset", "method"])
+    counts = marks.counts_by(summary, ["dataset", "method"])
+    any_failed = clipped = False
+    for ax, dataset in zip(axes[0], datasets):
+        failing = {m: counts.get((dataset, m), (0, 0))[0] > 0 for m in shown}
+        any_failed |= any(failing.values())
+        points = {m: (indexed.loc[(dataset, m), f"{metric}_mean"], _zero_if_nan(indexed.loc[(dataset, m), f"{metric}_sd"]))
+                  for m in shown if (dataset, m) in indexed.index}
+        kept = {m: p for m, p in points.items() if not failing[m]} or points
+        limits = marks.limits_of([v for c, h in kept.values() for v in (c - h, c + h)], include=[0.0])
+        limits = (0.0, limits[1])  # a gap is never negative: the axis starts at retrain's 0
+        for y, method in enumerate(shown):
+            if method in points:
+                mean, sd = points[method]
+                style = method_style(method)
+                marks.draw_point(ax, y, mean, max(mean - sd, 0.0), mean + sd, color=style["color"], marker=style["marker"],
+                                 limits=limits, failed=failing[method], bold=method == "original")
+                clipped |= marks.any_clipped([mean + sd], limits)
+        if "original" in points:
+            ax.axvline(points["original"][0], color="0.4", linestyle=":", linewidth=0.9)
+        ax.set_xlim(limits)
+        labels = [marks.failed_label(m, *counts.get((dataset, m), (0, None))) + (" *" if (dataset, m) in closer and not failing[m] else "")
+                  for m in shown]
+        ax.set_yticks(range(len(shown)), labels)
+        ax.set_ylim(len(shown) - 0.5, -0.5)
+        marks.color_failed_ticks(ax, [failing[m] for m in shown])
+        ax.set_title(dataset, fontsize=8)
+        ax.set_xlabel(f"{axis_label(metric)}\n(0: retrain; dotted: the untouched original)")
+        ax.grid(axis="x", color="0.92", linewidth=0.5)
+    fig.suptitle((f"{title}; " if title else "") + "point: mean, bar: ± 1 sd over seeds; * closer than the original (Holm p < 0.05)",
+                 fontsize=8)
+    fig.tight_layout()
+    if any_failed or clipped:
+        marks.add_failed_legend(fig, clipped=clipped)
+    return fig
+
+
+# -- 06: every tuning trial -----------------------------------------------------------------
+
+
+def trial_points(row) -> dict:
+    """A tuning row's trials split for drawing: ``ok`` and ``failed`` (failed or diverged:
+    every status but "ok") as lists of (params, gap), and ``chosen``: the params of the trial
+    whose settings were kept (``best_params``)."""
+    trials = json.loads(row["trials"]) if isinstance(row["trials"], str) else list(row["trials"])
+    best = json.loads(row["best_params"]) if isinstance(row["best_params"], str) else dict(row["best_params"])
+    ok = [(t["params"], t["value"]) for t in trials if t.get("status", "ok") == "ok"]
+    failed = [(t["params"], t.get("gap")) for t in trials if t.get("status", "ok") != "ok"]
+    diverged = sum(str(t.get("status", "")).startswith("diverged") for t in trials)
+    return {"ok": ok, "failed": failed, "diverged": diverged, "chosen": best, "n": len(trials)}
+
+
+def knob_of(method: str) -> tuple[str, tuple]:
+    """The hyper-parameter a method's sensitivity is drawn against: its learning rate, else its
+    first searched field; with that field's search-space entry."""
+    from .algorithms import get_method
+
+    space = get_method(method).hyperparameters.search_space
+    knob = "lr" if "lr" in space else next(iter(space))
+    return knob, space[knob]
+
+
+def _log_ticks(ax, low: float, high: float) -> None:
+    """At most four labelled ticks on a log x-axis: the powers of ten inside [low, high], or
+    its ends and middle when fewer than two are; minor ticks unlabelled (they collided)."""
+    powers = [k for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1) if low * 0.999 <= 10.0 ** k <= high * 1.001]
+    if len(powers) >= 2:
+        powers = powers[:: math.ceil(len(powers) / 4)]
+        ticks, labels = [10.0 ** k for k in powers], [f"$10^{{{k}}}$" for k in powers]
+    else:
+        ticks = [low, math.sqrt(low * high), high]
+        labels = [f"{t:.1g}" for t in ticks]
+    ax.set_xticks(ticks, labels)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def tuning_trials_figure(tuning, *, methods: Sequence[str], title: str, columns: int = 4):
+    """One panel per method: every tuning trial's validation gap to retrain (lower is better)
+    against the method's learning rate (or first searched field), x-axis over the search
+    range. Trials that failed (failure rule on the validation split) or diverged have no gap
+    the tuning used: they are drawn as red crosses in a strip above the axis, labelled
+    "failed", at their setting; the y-axis spans the passing trials only. The chosen trial
+    (``best_params``) is ringed. ``tuning``: one tuning row per method (``study.tuning_records``)."""
+    rows = int(math.ceil(len(methods) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2 * COLUMN_WIDTH_IN, 1.55 * rows + 0.4), squeeze=False)
+    indexed = tuning.set_index("method")
+    for ax, method in zip(axes.flat, methods):
+        _trials_panel(ax, method, indexed.loc[method])
+    for ax in list(axes.flat)[len(methods):]:
+        ax.axis("off")
+    fig.supylabel("validation gap to retrain (lower is better)", fontsize=7)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    handles = [Line2D([], [], color="0.3", marker="o", linestyle="none", markersize=3.5, label="trial that passed (its gap)"),
+               Line2D([], [], color=marks.FAILED_COLOR, marker="x", linestyle="none", markersize=4,
+                      label="failed or diverged trial, in the 'failed' strip (no gap used)"),
+               Line2D([], [], color="black", marker="o", markerfacecolor="none", linestyle="none", markersize=8,
+                      label="chosen trial (its settings are served)")]
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False, fontsize=6)
+    return fig
+
+
+def _trials_panel(ax, method: str, row) -> None:
+    knob, space = knob_of(method)
+    points, style = trial_points(row), method_style(method)
+    ok_x = [p[knob] for p, _ in points["ok"]]
+    ok_y = [v for _, v in points["ok"]]
+    low, high = (min(ok_y), max(ok_y)) if ok_y else (0.0, 1.0)
+    span = (high - low) or max(abs(high), 1e-3) * 0.2
+    bottom, top = low - 0.08 * span, high + 0.08 * span
+    strip = top + 0.22 * span  # failed trials' row, above a dotted rule at the data's top
+    if ok_y:
+        ax.scatter(ok_x, ok_y, color=style["color"], marker=style["marker"], s=12, zorder=2)
+    failed_x = [p[knob] for p, _ in points["failed"]]
+    if failed_x:
+        ax.scatter(failed_x, [strip] * len(failed_x), color=marks.FAILED_COLOR, marker="x", s=14, linewidths=0.9, zorder=2)
+    chosen = next(((p[knob], v) for p, v in points["ok"] if p == points["chosen"]), None)
+    if chosen is None:
+        chosen = next(((p[knob], strip) for p, _ in points["failed"] if p == points["chosen"]), None)
+    if chosen is not None:
+        ax.plot(*chosen, "o", markerfacecolor="none", markeredgecolor="black", markersize=8, markeredgewidth=0.9, zorder=3)
+    ax.axhline(top + 0.11 * span, color="0.6", linestyle=":", linewidth=0.7)
+    ax.set_ylim(bottom, strip + 0.11 * span)
+    locator = MaxNLocator(3)
+    ticks = [t for t in locator.tick_values(low, high) if bottom <= t <= top]
+    ax.set_yticks([*ticks, strip], [f"{t:.3g}" for t in ticks] + ["failed"])
+    ax.get_yticklabels()[-1].set_color(marks.FAILED_COLOR)
+    kind, lo, hi = space[0], space[1], space[2] if len(space) > 2 else None
+    if kind == "logfloat":
+        ax.set_xscale("log")
+        ax.set_xlim(lo / 1.3, hi * 1.3)
+        _log_ticks(ax, lo, hi)
+    elif kind in ("float", "int"):
+        pad = 0.05 * (hi - lo)
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.xaxis.set_major_locator(MaxNLocator(3, integer=kind == "int"))
+    ax.tick_params(labelsize=6)
+    ax.set_xlabel(knob, fontsize=6, labelpad=1)
+    n_failed = len(points["failed"])
+    ax.set_title(f"{method}\n" + (f"failed {n_failed} of {points['n']}" if n_failed else f"{points['n']} trials, none failed"),
+                 fontsize=6.5, color=marks.FAILED_COLOR if n_failed else "black")
+
+
+def trial_counts(tuning) -> dict[str, tuple[int, int]]:
+    """``{method: (failed or diverged trials, trials)}`` of tuning rows, for a caption."""
+    out = {}
+    for row in tuning.itertuples():
+        points = trial_points({"trials": row.trials, "best_params": row.best_params})
+        out[row.method] = (len(points["failed"]), points["n"])
+    return out
+
+
+# -- 07: the relearning attack --------------------------------------------------------------
+
+VERDICT_WORDS = {"survives relearning": "survives", "recovers under relearning": "recovers", "inconclusive": "inconclusive",
+                 "below retrain after relearning": "below retrain", "too few seeds": "too few seeds"}
+
+
+def relearning_figure(summary, *, datasets: Sequence[str], margin: float, failing: Mapping | None = None, title: str = ""):
+    """One row per dataset, the original and retrain first, then each method. Left: forget
+    accuracy after unlearning (grey dot) and after the relearning attack (the method's marker),
+    an arrow between them. Right, what is tested: relearned forget accuracy minus the relearned
+    retrain's, mean paired over seeds with its 95 % t-interval, the shaded band the declared
+    margin, the verdict written at the right. ``summary``: ``relearn.relearning_table`` rows;
+    ``failing``: {(dataset, method): (failed runs, runs)} of the unlearning runs attacked
+    (hollow, labelled, not setting the right panel's scale)."""
+    failing = dict(failing or {})
+    order = ["original", "retrain"]
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(2 * COLUMN_WIDTH_IN, 0.19 * 13 * len(datasets) + 1.0), squeeze=False,
+                             sharey="row", gridspec_kw={"width_ratios": [1, 1.15]})
+    clipped = False
+    for (left, right), dataset in zip(axes, datasets):
+        part = summary[summary.dataset == dataset].set_index("method")
+        methods = [m for m in order if m in part.index] + [m for m in part.index if m not in order]
+        bad = {m: failing.get((dataset, m), (0, 0))[0] > 0 for m in methods}
+        for y, method in enumerate(methods):
+            row, style = part.loc[method], method_style(method)
+            face = "white" if bad[method] else style["color"]
+            left.annotate("", xy=(row.relearn_forget_acc, y), xytext=(row.forget_acc_before, y),
+                          arrowprops={"arrowstyle": "-|>", "color": style["color"], "linewidth": 0.8, "shrinkA": 2, "shrinkB": 3,
+                                      "mutation_scale": 6})
+            left.plot(row.forget_acc_before, y, "o", color="0.55", markersize=3)
+            left.plot(row.relearn_forget_acc, y, style["marker"], color=style["color"], markerfacecolor=face, markersize=4.5)
+        left.set_xlabel("forget accuracy\n(grey: after unlearning; marker: after the attack)")
+        ticks = [marks.failed_label(m, *failing.get((dataset, m), (0, None))) for m in methods]
+        left.set_yticks(range(len(methods)), ticks)
+        left.set_ylim(len(methods) - 0.5, -0.5)
+        left.set_ylabel(dataset)
+        marks.color_failed_ticks(left, [bad[m] for m in methods])
+        ends = {m: (part.loc[m, "ci_low"], part.loc[m, "ci_high"]) for m in methods}
+        kept = [v for m, e in ends.items() if not bad[m] for v in e]
+        limits = marks.limits_of(kept, include=[-margin, margin])
+        right.axvspan(-margin, margin, color="0.9", linewidth=0)
+        right.axvline(0, color="0.5", linestyle="--", linewidth=0.8)
+        text_at = blended_transform_factory(right.transAxes, right.transData)
+        for y, method in enumerate(methods):
+            row, style = part.loc[method], method_style(method)
+            marks.draw_point(right, y, row.difference, row.ci_low, row.ci_high, color=style["color"], marker=style["marker"],
+                             limits=limits, failed=bad[method])
+            clipped |= marks.any_clipped([row.difference, row.ci_low, row.ci_high], limits)
+            word = "0 by construction" if method == "retrain" else VERDICT_WORDS.get(row.verdict, row.verdict)
+            right.text(1.02, y, word, transform=text_at, fontsize=5.5, va="center", ha="left")
+        right.set_xlim(limits)
+        right.set_xlabel(f"relearned forget accuracy minus the relearned retrain's\n(shaded: ± {margin:g}, survives inside)")
+    fig.suptitle((f"{title}; " if title else "") + "right: mean paired over seeds, bar: 95 % t-interval", fontsize=8)
+    fig.tight_layout()
+    if any(v[0] > 0 for v in failing.values()) or clipped:
+        marks.add_failed_legend(fig, clipped=clipped)
+    return fig
+
+
+def failing_by(results, keys: Sequence[str] = ("dataset", "method")) -> dict:
+    """``{key: (failed runs, runs)}`` of experiment rows that carry ``failed`` (``failures.with_damage``)."""
+    from .failures import failure_counts
+
+    counts = failure_counts(results, by=list(keys))
+    return marks.counts_by(counts, list(keys), runs_column="runs")
+
