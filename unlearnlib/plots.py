@@ -166,6 +166,7 @@ def paired_difference_plot(differences, *, methods, metrics, contrast: str, titl
     is drawn hollow and dashed, labelled "failed k of n", and does not set the axis scale."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(2 * COLUMN_WIDTH_IN, 0.22 * len(methods) + 1.2), sharey=True, squeeze=False)
     counts = marks.counts_by(differences.drop_duplicates("method"), ["method"])
+    width = 8 + 60 // len(metrics)  # characters per label line: the panels' labels must not meet
     failing = {m: counts.get(m, (0, 0))[0] > 0 for m in methods}
     clipped = False
     for ax, metric in zip(axes[0], metrics):
@@ -185,7 +186,7 @@ def paired_difference_plot(differences, *, methods, metrics, contrast: str, titl
         ax.set_xlim(limits)
         ax.set_yticks(range(len(methods)), [marks.failed_label(m, *counts.get(m, (0, None))) for m in methods])
         ax.set_ylim(len(methods) - 0.5, -0.5)
-        ax.set_xlabel(f"{_wrapped(axis_label(metric))}\n{textwrap.fill(contrast, 22)}")
+        ax.set_xlabel(f"{_wrapped(axis_label(metric), width)}\n{textwrap.fill(contrast, width)}")
         if metric == primary:
             ax.set_title("primary endpoint", fontsize=7, fontweight="bold")
     marks.color_failed_ticks(axes[0][0], [failing[m] for m in methods])
