@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from unlearnlib import plot_marks, plots, study_plots  # noqa: E402
+from unlearnlib import plot_marks, plots, study_plots, tuning_plots  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -101,7 +101,7 @@ def _tuning_row():
 
 
 def test_failed_tuning_trials_are_drawn_in_their_strip_and_the_chosen_trial_is_ringed():
-    fig = study_plots.tuning_trials_figure(_tuning_row(), methods=["finetune"], title="toy")
+    fig = tuning_plots.tuning_trials_figure(_tuning_row(), methods=["finetune"], title="toy")
     ax = fig.axes[0]
     low, high = ax.get_ylim()
     ok, failed = ax.collections[0].get_offsets(), ax.collections[1].get_offsets()
@@ -115,17 +115,17 @@ def test_failed_tuning_trials_are_drawn_in_their_strip_and_the_chosen_trial_is_r
     ring = [line for line in ax.get_lines() if line.get_marker() == "o" and line.get_markerfacecolor() == "none"]
     assert len(ring) == 1 and (float(ring[0].get_xdata()[0]), float(ring[0].get_ydata()[0])) == pytest.approx((1e-3, 0.20))
     assert ax.get_title() == "finetune\nfailed 2 of 4"
-    assert study_plots.trial_counts(_tuning_row()) == {"finetune": (2, 4)}
+    assert tuning_plots.trial_counts(_tuning_row()) == {"finetune": (2, 4)}
 
 
 def test_log_axes_of_tuning_panels_label_few_ticks():
     fig, ax = plt.subplots()
     ax.set_xscale("log")
-    study_plots._log_ticks(ax, 3e-4, 2e-3)  # one power of ten inside: the ends and the middle instead
+    tuning_plots._log_ticks(ax, 3e-4, 2e-3)  # one power of ten inside: the ends and the middle instead
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.0003", "0.0008", "0.002"]
-    study_plots._log_ticks(ax, 2e-4, 1e-2)
+    tuning_plots._log_ticks(ax, 2e-4, 1e-2)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["$10^{-3}$", "$10^{-2}$"]
-    study_plots._log_ticks(ax, 1e-9, 1e-5)  # five powers of ten: at most four labelled
+    tuning_plots._log_ticks(ax, 1e-9, 1e-5)  # five powers of ten: at most four labelled
     assert len(ax.get_xticks()) <= 4
 
 

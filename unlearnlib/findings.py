@@ -197,3 +197,46 @@ def patient_level(differences: pd.DataFrame, summary: pd.DataFrame, runs: pd.Dat
                  f"±{margin:g} for the methods without failed runs): " + "; ".join(described(m, row) for m, row in gap.iterrows()) + ".")
     lines.append(paper.verdict_line(verdict))
     return lines
+
+
+# -- 06 ---------------------------------------------------------------------------------------
+
+
+def efficiency_tuning(tuning: pd.DataFrame, comparison: pd.DataFrame, timing: pd.DataFrame, *, datasets: Sequence[str],
+                      tuning_dataset: str, seeds: int, verdict: Mapping) -> list[str]:
+    """Notebook 06: what tuning cost per dataset and objective (with its failed and diverged
+    trials), whether tuning helped out of sample (``comparison``: tuned minus default, Holm),
+    the run-time efficiency ranges, the median method's cost; then the verdict."""
+    lines = []
+    retrain_objective = tuning[tuning.objective == "retrain"]
+    for dataset, part in retrain_objective.groupby("dataset", sort=False):
+        lines.append(f"{dataset}: tuning each method with {int(part.n_trials.iloc[0])} trials (retrain objective) cost {part.cost_in_retrains.min():.2f} "
+                     f"to {part.cost_in_retrains.max():.2f} retrains (median {part.cost_in_retrains.median():.2f}); all {len(part)} methods "
+                     f"together {part.cost_in_retrains.sum():.1f} retrains, plus the retrain the objective needs; "
+                     f"{int(part.failed_trials.sum())} of {int(part.n_trials.sum())} trials failed, {int(part.diverged_trials.sum())} diverged.")
+    free = tuning[tuning.objective == "retrain_free"]
+    if len(free):
+        lines.append(f"{tuning_dataset}, retrain-free objective: {free.cost_in_retrains.min():.2f} to {free.cost_in_retrains.max():.2f} retrains "
+                     f"per method, {free.cost_in_retrains.sum():.1f} in all.")
+    for dataset, part in comparison.groupby("dataset", sort=False):
+        helped = part[(part.p_adjusted < 0.05) & (part.difference < 0)]
+        hurt = part[(part.p_adjusted < 0.05) & (part.difference > 0)].method.tolist()
+        lines.append(f"{dataset}, out of sample ({int(part.pairs.min())} evaluation seeds): tuning brought significantly closer to retrain "
+                     "(Holm): " + (", ".join(helped.method) if len(helped) else "none") + "; significantly further: "
+                     + (", ".join(hurt) if hurt else "none") + f"; mean change in average gap over all {len(part)} methods "
+                     f"{part.difference.mean():+.3f}" + (f", over the {len(helped)} significantly helped {helped.difference.mean():+.3f}"
+                                                         if len(helped) else "") + ".")
+    approximate = timing[~timing.method.isin(REFERENCES)]
+    for dataset, part in approximate.groupby("dataset", sort=False):
+        rte = part.set_index("method")["rte_mean"]
+        lines.append(f"RTE on {dataset} (retrain's time over the method's, mean over {seeds} seeds): from {rte.min():.1f}x "
+                     f"({rte.idxmin()}) to {rte.max():.1f}x ({rte.idxmax()}).")
+    fast = approximate.groupby("method")["rte_mean"].mean()
+    lines.append(f"RTE averaged over both datasets ({', '.join(datasets)}): from {fast.min():.1f}x ({fast.idxmin()}) to {fast.max():.1f}x "
+                 f"({fast.idxmax()}).")
+    median_cost = retrain_objective.groupby("dataset", sort=False).cost_in_retrains.median()
+    lines.append(f"With {int(retrain_objective.n_trials.max())} trials, tuning the median method costs "
+                 + ", ".join(f"{c:.2f} retrains on {d}" for d, c in median_cost.items())
+                 + ", and the cost grows linearly with the trials; the retrain objective needs the retrain besides.")
+    lines.append(paper.verdict_line(verdict))
+    return lines

@@ -1,16 +1,13 @@
 """Figures with one purpose each, beside the general ones of :mod:`unlearnlib.plots`: the
-primary endpoint per method and dataset (02), every tuning trial with the failed ones and the
-chosen one (06), and the relearning attack's tested gap (07). Failed runs are drawn and
-marked as everywhere (:mod:`unlearnlib.plot_marks`)."""
+primary endpoint per method and dataset (02) and the relearning attack's tested gap (07);
+notebook 06's are in :mod:`unlearnlib.tuning_plots`. Failed runs are drawn and marked as
+everywhere (:mod:`unlearnlib.plot_marks`)."""
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator, NullFormatter
 from matplotlib.transforms import blended_transform_factory
 
 from . import plot_marks as marks
@@ -71,121 +68,6 @@ def primary_endpoint_figure(summary, *, methods: Sequence[str], datasets: Sequen
     if any_failed or clipped:
         marks.add_failed_legend(fig, clipped=clipped)
     return fig
-
-
-# -- 06: every tuning trial -----------------------------------------------------------------
-
-
-def trial_points(row) -> dict:
-    """A tuning row's trials split for drawing: ``ok`` and ``failed`` (failed or diverged:
-    every status but "ok") as lists of (params, gap), and ``chosen``: the params of the trial
-    whose settings were kept (``best_params``)."""
-    trials = json.loads(row["trials"]) if isinstance(row["trials"], str) else list(row["trials"])
-    best = json.loads(row["best_params"]) if isinstance(row["best_params"], str) else dict(row["best_params"])
-    ok = [(t["params"], t["value"]) for t in trials if t.get("status", "ok") == "ok"]
-    failed = [(t["params"], t.get("gap")) for t in trials if t.get("status", "ok") != "ok"]
-    diverged = sum(str(t.get("status", "")).startswith("diverged") for t in trials)
-    return {"ok": ok, "failed": failed, "diverged": diverged, "chosen": best, "n": len(trials)}
-
-
-def knob_of(method: str) -> tuple[str, tuple]:
-    """The hyper-parameter a method's sensitivity is drawn against: its learning rate, else its
-    first searched field; with that field's search-space entry."""
-    from .algorithms import get_method
-
-    space = get_method(method).hyperparameters.search_space
-    knob = "lr" if "lr" in space else next(iter(space))
-    return knob, space[knob]
-
-
-def _log_ticks(ax, low: float, high: float) -> None:
-    """At most four labelled ticks on a log x-axis: the powers of ten inside [low, high], or
-    its ends and middle when fewer than two are; minor ticks unlabelled (they collided)."""
-    powers = [k for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1) if low * 0.999 <= 10.0 ** k <= high * 1.001]
-    if len(powers) >= 2:
-        powers = powers[:: math.ceil(len(powers) / 4)]
-        ticks, labels = [10.0 ** k for k in powers], [f"$10^{{{k}}}$" for k in powers]
-    else:
-        ticks = [low, math.sqrt(low * high), high]
-        labels = [f"{t:.1g}" for t in ticks]
-    ax.set_xticks(ticks, labels)
-    ax.xaxis.set_minor_formatter(NullFormatter())
-
-
-def tuning_trials_figure(tuning, *, methods: Sequence[str], title: str, columns: int = 4):
-    """One panel per method: every tuning trial's validation gap to retrain (lower is better)
-    against the method's learning rate (or first searched field), x-axis over the search
-    range. Trials that failed (failure rule on the validation split) or diverged have no gap
-    the tuning used: they are drawn as red crosses in a strip above the axis, labelled
-    "failed", at their setting; the y-axis spans the passing trials only. The chosen trial
-    (``best_params``) is ringed. ``tuning``: one tuning row per method (``study.tuning_records``)."""
-    rows = int(math.ceil(len(methods) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(2 * COLUMN_WIDTH_IN, 1.55 * rows + 0.4), squeeze=False)
-    indexed = tuning.set_index("method")
-    for ax, method in zip(axes.flat, methods):
-        _trials_panel(ax, method, indexed.loc[method])
-    for ax in list(axes.flat)[len(methods):]:
-        ax.axis("off")
-    fig.supylabel("validation gap to retrain (lower is better)", fontsize=7)
-    fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
-    handles = [Line2D([], [], color="0.3", marker="o", linestyle="none", markersize=3.5, label="trial that passed (its gap)"),
-               Line2D([], [], color=marks.FAILED_COLOR, marker="x", linestyle="none", markersize=4,
-                      label="failed or diverged trial, in the 'failed' strip (no gap used)"),
-               Line2D([], [], color="black", marker="o", markerfacecolor="none", linestyle="none", markersize=8,
-                      label="chosen trial (its settings are served)")]
-    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False, fontsize=6)
-    return fig
-
-
-def _trials_panel(ax, method: str, row) -> None:
-    knob, space = knob_of(method)
-    points, style = trial_points(row), method_style(method)
-    ok_x = [p[knob] for p, _ in points["ok"]]
-    ok_y = [v for _, v in points["ok"]]
-    low, high = (min(ok_y), max(ok_y)) if ok_y else (0.0, 1.0)
-    span = (high - low) or max(abs(high), 1e-3) * 0.2
-    bottom, top = low - 0.08 * span, high + 0.08 * span
-    strip = top + 0.22 * span  # failed trials' row, above a dotted rule at the data's top
-    if ok_y:
-        ax.scatter(ok_x, ok_y, color=style["color"], marker=style["marker"], s=12, zorder=2)
-    failed_x = [p[knob] for p, _ in points["failed"]]
-    if failed_x:
-        ax.scatter(failed_x, [strip] * len(failed_x), color=marks.FAILED_COLOR, marker="x", s=14, linewidths=0.9, zorder=2)
-    chosen = next(((p[knob], v) for p, v in points["ok"] if p == points["chosen"]), None)
-    if chosen is None:
-        chosen = next(((p[knob], strip) for p, _ in points["failed"] if p == points["chosen"]), None)
-    if chosen is not None:
-        ax.plot(*chosen, "o", markerfacecolor="none", markeredgecolor="black", markersize=8, markeredgewidth=0.9, zorder=3)
-    ax.axhline(top + 0.11 * span, color="0.6", linestyle=":", linewidth=0.7)
-    ax.set_ylim(bottom, strip + 0.11 * span)
-    locator = MaxNLocator(3)
-    ticks = [t for t in locator.tick_values(low, high) if bottom <= t <= top]
-    ax.set_yticks([*ticks, strip], [f"{t:.3g}" for t in ticks] + ["failed"])
-    ax.get_yticklabels()[-1].set_color(marks.FAILED_COLOR)
-    kind, lo, hi = space[0], space[1], space[2] if len(space) > 2 else None
-    if kind == "logfloat":
-        ax.set_xscale("log")
-        ax.set_xlim(lo / 1.3, hi * 1.3)
-        _log_ticks(ax, lo, hi)
-    elif kind in ("float", "int"):
-        pad = 0.05 * (hi - lo)
-        ax.set_xlim(lo - pad, hi + pad)
-        ax.xaxis.set_major_locator(MaxNLocator(3, integer=kind == "int"))
-    ax.tick_params(labelsize=6)
-    ax.set_xlabel(knob, fontsize=6, labelpad=1)
-    n_failed = len(points["failed"])
-    ax.set_title(f"{method}\n" + (f"failed {n_failed} of {points['n']}" if n_failed else f"{points['n']} trials, none failed"),
-                 fontsize=6.5, color=marks.FAILED_COLOR if n_failed else "black")
-
-
-def trial_counts(tuning) -> dict[str, tuple[int, int]]:
-    """``{method: (failed or diverged trials, trials)}`` of tuning rows, for a caption."""
-    out = {}
-    for row in tuning.itertuples():
-        points = trial_points({"trials": row.trials, "best_params": row.best_params})
-        out[row.method] = (len(points["failed"]), points["n"])
-    return out
 
 
 # -- 07: the relearning attack --------------------------------------------------------------
