@@ -240,3 +240,41 @@ def efficiency_tuning(tuning: pd.DataFrame, comparison: pd.DataFrame, timing: pd
                  + ", and the cost grows linearly with the trials; the retrain objective needs the retrain besides.")
     lines.append(paper.verdict_line(verdict))
     return lines
+
+
+# -- 07 ---------------------------------------------------------------------------------------
+
+
+def privacy(attacks: pd.DataFrame, quality: pd.DataFrame, relearning: pd.DataFrame, *, datasets: Sequence[str], quality_dataset: str,
+            n_models: int, margin: float) -> list[str]:
+    """Notebook 07: the membership attacks per dataset, forgetting quality relative to retrain
+    (which methods are distinguishable from retraining at this N), and the relearning attack's
+    verdicts (``relearning``: ``relearn.relearning_table``; ``margin``: its survival margin)."""
+    lines = []
+    for dataset in datasets:
+        part = attacks[attacks.dataset == dataset].set_index("method")
+        r, others = part.loc["retrain"], part.drop(index=list(REFERENCES), errors="ignore")
+        lines.append(f"{dataset}: retrain's MIA-efficacy {r.mia_efficacy_mean:.3f} and loss-attack accuracy {r.loss_attack_mean:.3f}; "
+                     f"the original's MIA-efficacy {part.loc['original', 'mia_efficacy_mean']:.3f}; closest method: "
+                     f"{others['gap_mia_efficacy_mean'].idxmin()}, furthest: {others['gap_mia_efficacy_mean'].idxmax()} "
+                     f"({others['gap_mia_efficacy_mean'].max():.3f} away).")
+    q = quality.set_index("method")
+    lines.append(f"Forgetting quality on {quality_dataset} at N = {n_models}: two independent sets of retrains score "
+                 f"{q.loc['retrain', 'ceiling_score']:.3f} against each other (the ceiling). Retraining's own score relative to retrain is 1 "
+                 "by construction (its score is that ceiling), so it carries no interval.")
+    ranked = quality[quality.method != "retrain"].sort_values("relative_to_retrain", ascending=False)
+    lines.append("Relative to retrain (95 % half-sample CI): " + "; ".join(
+        f"{r.method} {r.relative_to_retrain:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]" + (" (identical models)" if r.identical_models else "")
+        for r in ranked.itertuples()) + ".")
+    resolved = [r.method for r in ranked.itertuples() if r.ci_high < 1]
+    lines.append("Methods whose interval lies below the retrain level (distinguishable from retraining at this N): "
+                 + (", ".join(resolved) if resolved else "none") + ".")
+    for dataset in datasets:
+        part = relearning[relearning.dataset == dataset].set_index("method")
+        r, o = part.loc["retrain"], part.loc["original"]
+        lines.append(f"{dataset}: the attack moves retrain's forget accuracy from {r.forget_acc_before:.3f} to {r.relearn_forget_acc:.3f} "
+                     f"and the original's from {o.forget_acc_before:.3f} to {o.relearn_forget_acc:.3f} (the ceiling; n = {int(r.n_seeds)} seeds).")
+        for verdict, group in part.drop(index=list(REFERENCES)).groupby("verdict", sort=False):
+            lines.append(f"{dataset}, {verdict} (gap to the relearned retrain, margin ±{margin}, paired 95 % CI): " + "; ".join(
+                f"{m} {_interval(g)}" if g.n_seeds > 1 else f"{m} {g.difference:+.3f}" for m, g in group.iterrows()) + ".")
+    return lines

@@ -101,7 +101,7 @@ def relearning_figure(summary, *, datasets: Sequence[str], margin: float, failin
                                       "mutation_scale": 6})
             left.plot(row.forget_acc_before, y, "o", color="0.55", markersize=3)
             left.plot(row.relearn_forget_acc, y, style["marker"], color=style["color"], markerfacecolor=face, markersize=4.5)
-        left.set_xlabel("forget accuracy\n(grey: after unlearning; marker: after the attack)")
+        left.set_xlabel("forget accuracy\ngrey dot: after unlearning\nmarker: after the attack")
         ticks = [marks.failed_label(m, *failing.get((dataset, m), (0, None))) for m in methods]
         left.set_yticks(range(len(methods)), ticks)
         left.set_ylim(len(methods) - 0.5, -0.5)
@@ -121,7 +121,7 @@ def relearning_figure(summary, *, datasets: Sequence[str], margin: float, failin
             word = "0 by construction" if method == "retrain" else VERDICT_WORDS.get(row.verdict, row.verdict)
             right.text(1.02, y, word, transform=text_at, fontsize=5.5, va="center", ha="left")
         right.set_xlim(limits)
-        right.set_xlabel(f"relearned forget accuracy minus the relearned retrain's\n(shaded: ± {margin:g}, survives inside)")
+        right.set_xlabel(f"relearned forget accuracy\nminus the relearned retrain's\n(shaded: ± {margin:g}: survives inside)")
     fig.suptitle((f"{title}; " if title else "") + "right: mean paired over seeds, bar: 95 % t-interval", fontsize=8)
     fig.tight_layout()
     if any(v[0] > 0 for v in failing.values()) or clipped:
@@ -136,3 +136,26 @@ def failing_by(results, keys: Sequence[str] = ("dataset", "method")) -> dict:
     counts = failure_counts(results, by=list(keys))
     return marks.counts_by(counts, list(keys), runs_column="runs")
 
+
+
+# -- 07: forgetting quality -----------------------------------------------------------------
+
+
+def forgetting_quality_figure(quality, *, title: str, n_models: int):
+    """Each method's forgetting quality relative to independent retrains (``fq_run`` rows:
+    method, relative_to_retrain, ci_low, ci_high), the estimate as a point and its 95 %
+    interval as a line (none for retrain: 1 by construction), a dashed line at 1."""
+    methods = list(quality["method"])
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 0.22 * len(methods) + 0.7))
+    for y, row in enumerate(quality.itertuples()):
+        style = method_style(row.method)
+        if row.ci_low == row.ci_low:
+            ax.hlines(y, row.ci_low, row.ci_high, color=style["color"], linewidth=1)
+        ax.plot(row.relative_to_retrain, y, style["marker"], color=style["color"], markersize=4)
+    ax.axvline(1, color="0.5", linestyle="--", linewidth=0.8)
+    ax.set_yticks(range(len(methods)), methods)
+    ax.set_ylim(len(methods) - 0.5, -0.5)
+    ax.set_title(f"{title}; point: estimate, line: 95 % interval", fontsize=8)
+    ax.set_xlabel(f"forgetting quality relative to independent retrains\n(N = {n_models} models per side; half-sample 95 % CI; "
+                  "retrain is 1 by construction)")
+    return fig
