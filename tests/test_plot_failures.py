@@ -187,3 +187,24 @@ def test_tables_show_a_dash_for_missing_values_and_scroll(monkeypatch):
     assert shown[0] == shown[1]  # no random ids: the same table, the same bytes
     assert "<th></th>" not in html  # the default 0, 1, ... index is not shown
     assert table["p_adjusted"].isna().iloc[0]  # the table itself keeps its missing value
+
+
+def test_forget_size_facets_mark_failed_sizes_and_keep_the_shared_scale():
+    from unlearnlib.size_plots import forget_size_figure
+
+    rows = []
+    for method, curve in {"retrain": [0.71, 0.70, 0.69], "finetune": [0.72, 0.71, 0.72], "scrub": [0.72, 0.70, 0.66]}.items():
+        for fraction, value in zip([0.01, 0.1, 0.5], curve):
+            rows.append({"method": method, "scenario_fraction": fraction, "test_acc_mean": value, "test_acc_sd": 0.01, "n": 3,
+                         "failed_runs": 3 if (method, fraction) == ("scrub", 0.5) else 0})
+    drops = pd.DataFrame({"method": ["retrain", "finetune", "scrub"], "metric": "test_acc", "difference": [0.02, 0.0, 0.32],
+                          "ci_low": [0.01, -0.01, 0.30], "ci_high": [0.03, 0.01, 0.34], "pairs": 3})
+    fig = forget_size_figure(pd.DataFrame(rows), drops, methods=["retrain", "finetune", "scrub"], metrics=["test_acc"], title="toy")
+    top, retrain, finetune, scrub = fig.axes
+    assert [t.get_text() for t in top.get_yticklabels()][2] == "scrub (failed 3 of 6)"
+    assert top.get_xlim()[1] < 0.1  # scrub's drop (0.32) is clipped, not the scale
+    assert scrub.get_title() == "scrub\nfailed 3 of 9"
+    assert scrub.get_ylim() == pytest.approx(finetune.get_ylim()) and scrub.get_ylim()[0] > 0.66  # the shared scale, set without scrub
+    hollow = [m for m in _markers(scrub) if m[2] == "#ffffff"] + [
+        (float(x), float(y)) for line in scrub.get_lines() if line.get_markerfacecolor() == "white" for x, y in zip(line.get_xdata(), line.get_ydata())]
+    assert any(abs(h[0] - 2) < 1e-9 for h in hollow)  # the 50 % point, where scrub failed, is hollow (and at the edge)

@@ -278,3 +278,49 @@ def privacy(attacks: pd.DataFrame, quality: pd.DataFrame, relearning: pd.DataFra
             lines.append(f"{dataset}, {verdict} (gap to the relearned retrain, margin ±{margin}, paired 95 % CI): " + "; ".join(
                 f"{m} {_interval(g)}" if g.n_seeds > 1 else f"{m} {g.difference:+.3f}" for m, g in group.iterrows()) + ".")
     return lines
+
+
+# -- 03 ---------------------------------------------------------------------------------------
+
+
+def relearning_ends(summary: pd.DataFrame, *, budget: str, margin: float) -> list[str]:
+    """Notebook 03: one line per forget size (``summary``: ``relearn.relearning_table`` rows with
+    ``scenario_fraction``), each method's gap to the relearned retrain with its verdict."""
+    return [f"Relearning attack ({budget}) at {f:.0%} of train, gap of the relearned forget accuracy to the relearned retrain "
+            f"(paired 95 % CI, margin ±{margin}): " + "; ".join(
+                (f"{r.method} {_interval(r)}" if r.n_seeds > 1 else f"{r.method} {r.difference:+.3f}") + f" ({r.verdict})"
+                for r in part.itertuples() if r.method not in REFERENCES) + "."
+            for f, part in summary.groupby("scenario_fraction", sort=True)]
+
+
+def forget_size(summary: pd.DataFrame, drops: pd.DataFrame, collapsed: pd.DataFrame, collapses: pd.DataFrame, *, methods: Sequence[str],
+                majority: float, verdict: Mapping) -> list[str]:
+    """Notebook 03: each method's test accuracy and average gaps at the smallest and largest
+    size, the runs at the majority-class floor, the failed runs under each tuning, the retrain's
+    drop (finding 3) and the verdict."""
+    sizes = sorted(summary.scenario_fraction.unique())
+    small, large = sizes[0], sizes[-1]
+    by, drop = summary.set_index(["method", "scenario_fraction"]), drops.set_index("method")
+    lines = []
+    for method in methods:
+        d = drop.loc[method]
+        at = lambda size, column: by.loc[(method, size), column]  # noqa: E731
+        lines.append(f"{method}: test accuracy {at(small, 'test_acc_mean'):.3f} at {small:.0%} vs {at(large, 'test_acc_mean'):.3f} at {large:.0%} "
+                     f"(drop {d.difference:+.3f}, 95 % CI [{d.ci_low:+.3f}, {d.ci_high:+.3f}], n = {d.pairs}); average gap to retrain "
+                     f"{at(small, 'avg_gap_mean'):.3f} -> {at(large, 'avg_gap_mean'):.3f} (over balanced accuracies "
+                     f"{at(small, 'avg_gap_bacc_mean'):.3f} -> {at(large, 'avg_gap_bacc_mean'):.3f}).")
+    lines.append(f"Tuned at each size, runs at or below the majority-class test accuracy ({majority:.3f}) + {failures.MAJORITY_MARGIN}: "
+                 + ("none" if collapsed.empty else "; ".join(f"{r.method} at {r.scenario_fraction:.0%} seed {r.seed} ({r.test_acc:.3f})"
+                                                             for r in collapsed.itertuples())) + ".")
+    for label, part in collapses.groupby("tuned_at", sort=False):
+        failing = part[part.failed_runs > 0]
+        lines.append(f"Failed runs ({failures.RULE}), tuned {'at each size' if label == 'each size' else f'once at {label}'}: "
+                     + ("none" if failing.empty else ", ".join(f"{r.method} {r.failed_runs} of {r.runs} (lowest test accuracy {r.min_test_acc:.3f})"
+                                                             for r in failing.itertuples())) + ".")
+    r = drop.loc["retrain"]
+    lines.append(f"Finding 3 rests on retraining alone: the gold standard loses {r.difference:+.3f} test accuracy from {small:.0%} to {large:.0%} "
+                 f"of train (95 % CI [{r.ci_low:+.3f}, {r.ci_high:+.3f}], {r.pairs} seeds; TOST against ±{r.margin:g}: p = {r.p_equivalence:.3f})"
+                 + ("" if verdict["verdict"] != "inconclusive" else f"; the data rule out a drop larger than "
+                    f"{max(abs(r.ci_low), abs(r.ci_high)):.3f}, not one of the margin's size") + ".")
+    lines.append(paper.verdict_line(verdict))
+    return lines
