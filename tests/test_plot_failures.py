@@ -208,3 +208,12 @@ def test_forget_size_facets_mark_failed_sizes_and_keep_the_shared_scale():
     hollow = [m for m in _markers(scrub) if m[2] == "#ffffff"] + [
         (float(x), float(y)) for line in scrub.get_lines() if line.get_markerfacecolor() == "white" for x, y in zip(line.get_xdata(), line.get_ydata())]
     assert any(abs(h[0] - 2) < 1e-9 for h in hollow)  # the 50 % point, where scrub failed, is hollow (and at the edge)
+
+
+def test_tables_hide_row_numbers_but_show_labelled_rows():
+    from unlearnlib.notebook import table_html
+
+    table = pd.DataFrame({"method": ["b", "a"], "x": [1.0, 2.0]}).sort_values("method")  # row numbers 1, 0 after sorting
+    assert "<th>1</th>" not in table_html(table)
+    pivot = table.set_index("method")
+    assert "<th>a</th>" in table_html(pivot)

@@ -103,7 +103,7 @@ _NOWRAP = f"<style>.{SCROLL_CLASS} th, .{SCROLL_CLASS} td {{ white-space: nowrap
 def table_html(table: pd.DataFrame, *, digits: int = 4, index: bool | None = None) -> str:
     """``table`` as HTML inside a block that scrolls sideways when the table is wider than the
     page: numbers rounded to ``digits``, missing values as :data:`MISSING`. The row index is
-    shown when it carries names (``index=None``: unless it is the default 0, 1, 2, ...). No
+    shown when it carries names (``index=None``: unless it holds plain row numbers). No
     random ids: the same table gives the same bytes."""
     shown, index = _readable(table, digits, index)
     body = shown.to_html(index=index, na_rep=MISSING, border=0, justify="left")
@@ -123,7 +123,8 @@ def show_table(table: pd.DataFrame, *, digits: int = 4, index: bool | None = Non
 
 def _readable(table: pd.DataFrame, digits: int, index: bool | None) -> tuple[pd.DataFrame, bool]:
     if index is None:
-        index = not isinstance(table.index, pd.RangeIndex) or table.index.name is not None
+        # a plain row number (0, 1, 2, ..., or what sorting left of it) says nothing; names or labels do
+        index = table.index.name is not None or isinstance(table.index, pd.MultiIndex) or not pd.api.types.is_integer_dtype(table.index)
     return table.round(digits), bool(index)
 
 
