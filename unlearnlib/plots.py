@@ -6,7 +6,6 @@ import math
 import textwrap
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from . import plot_marks as marks
 from .metrics import METRIC_LABELS  # declared once, in metrics.METRICS

@@ -4,7 +4,6 @@ test accuracy under the two tunings. Failed runs are marked as everywhere
 red, and a method with failed runs never sets a shared scale."""
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt

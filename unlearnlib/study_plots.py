@@ -4,7 +4,6 @@ notebook 06's are in :mod:`unlearnlib.tuning_plots`. Failed runs are drawn and m
 everywhere (:mod:`unlearnlib.plot_marks`)."""
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
