@@ -105,7 +105,7 @@ def _forget_size_inputs():
 
 
 def test_forget_size_figure_keeps_the_retrain_drop_readable_and_marks_what_it_clips():
-    from unlearnlib.plots import forget_size_figure
+    from unlearnlib.size_plots import forget_size_figure
 
     plt = _agg()
     summary, drops = _forget_size_inputs()
@@ -129,7 +129,7 @@ def test_forget_size_figure_draws_with_one_seed_and_no_intervals():
     """A smoke run has one seed: no interval anywhere, yet the figure draws on finite axes."""
     import math
 
-    from unlearnlib.plots import forget_size_figure
+    from unlearnlib.size_plots import forget_size_figure
 
     plt = _agg()
     summary, drops = _forget_size_inputs()

@@ -15,7 +15,9 @@ which library version, commits and machines. The same facts travel to the HTML r
 data, in an output of type :data:`PROVENANCE_MIME`; nothing in them changes when the same
 results are rendered again, so a rerender writes the same bytes. Its findings, computed
 from its tables, are shown with ``show_findings(lines)``: a Markdown list for the reader and,
-for the report, the same lines as data (:data:`FINDINGS_MIME`).
+for the report, the same lines as data (:data:`FINDINGS_MIME`). Tables are shown with
+``show_table(table)``: missing values as "-", numbers rounded, and a table wider than the page
+scrolls sideways instead of being cut off (the CSVs keep every number as computed).
 """
 from __future__ import annotations
 
@@ -92,6 +94,40 @@ def show_findings(lines: Sequence[str]) -> None:
 
     lines = [str(line) for line in lines]
     display({"text/markdown": "\n".join(f"- {line}" for line in lines), FINDINGS_MIME: {"findings": lines}}, raw=True)
+
+
+MISSING = "-"  # how a missing value (NaN, None) reads in a displayed table
+SCROLL_CLASS = "unlearnlib-table"
+# Cells keep their width (a "0.974 ± 0.003" is not broken over two lines): the block scrolls instead.
+_NOWRAP = f"<style>.{SCROLL_CLASS} th, .{SCROLL_CLASS} td {{ white-space: nowrap; }}</style>"
+
+
+def table_html(table: pd.DataFrame, *, digits: int = 4, index: bool | None = None) -> str:
+    """``table`` as HTML inside a block that scrolls sideways when the table is wider than the
+    page: numbers rounded to ``digits``, missing values as :data:`MISSING`. The row index is
+    shown when it carries names (``index=None``: unless it holds plain row numbers). No
+    random ids: the same table gives the same bytes."""
+    shown, index = _readable(table, digits, index)
+    body = shown.to_html(index=index, na_rep=MISSING, border=0, justify="left")
+    return f"<div class=\"{SCROLL_CLASS}\" style=\"overflow-x: auto; max-width: 100%;\">{_NOWRAP}{body}</div>"
+
+
+def show_table(table: pd.DataFrame, *, digits: int = 4, index: bool | None = None) -> None:
+    """Display ``table`` (see :func:`table_html`), with a plain-text copy for text front ends.
+    Use it for every table a notebook shows; the CSV written by ``report.write_table`` keeps
+    the numbers as computed."""
+    from IPython.display import display
+
+    shown, shown_index = _readable(table, digits, index)
+    text = shown.to_string(index=shown_index, na_rep=MISSING)
+    display({"text/plain": text, "text/html": table_html(table, digits=digits, index=index)}, raw=True)
+
+
+def _readable(table: pd.DataFrame, digits: int, index: bool | None) -> tuple[pd.DataFrame, bool]:
+    if index is None:
+        # a plain row number (0, 1, 2, ..., or what sorting left of it) says nothing; names or labels do
+        index = table.index.name is not None or isinstance(table.index, pd.MultiIndex) or not pd.api.types.is_integer_dtype(table.index)
+    return table.round(digits), bool(index)
 
 
 def _display_table(mapping: dict[str, str], *, mime: str | None = None) -> None:

@@ -2,11 +2,12 @@
 (Okabe-Ito, colour-blind safe), sized for a paper column, saved as PNG and PDF."""
 from __future__ import annotations
 
+import math
 import textwrap
 
 import matplotlib.pyplot as plt
-import numpy as np
 
+from . import plot_marks as marks
 from .metrics import METRIC_LABELS  # declared once, in metrics.METRICS
 from .paths import figures_dir
 
@@ -91,62 +92,107 @@ SD_BARS = "point: mean over seeds, bar: ± 1 sd over seeds"
 
 
 def method_dotplot(summary, *, methods, metrics, row_key: str, rows, reference: str | None = "retrain", title: str = ""):
-    """One panel per (row, metric): each method's mean with its sd over seeds as an error
-    bar; a dashed line at the ``reference`` method's mean. ``summary`` comes from
-    ``report.summarize`` grouped by ``row_key`` and ``method``. The title ends with what the
-    bars are, so the figure says it without its caption."""
+    """One panel per (row, metric): each method's mean with its sd over seeds as a bar; a
+    dashed line at the ``reference`` method's mean. ``summary`` comes from ``report.summarize``
+    grouped by ``row_key`` and ``method``. A method with failed runs in a row (``summary``'s
+    ``failed_runs`` of ``n``) is drawn hollow with a dashed bar and labelled "failed k of n";
+    each panel's axis spans the other methods' bars and the reference only (``plot_marks``).
+    The title ends with what the bars are, so the figure says it without its caption."""
     fig, axes = plt.subplots(
-        len(rows), len(metrics), figsize=(2 * COLUMN_WIDTH_IN, 0.22 * len(methods) * len(rows) + 0.9), squeeze=False, sharey=True
+        len(rows), len(metrics), figsize=(2 * COLUMN_WIDTH_IN, 0.22 * len(methods) * len(rows) + 0.9), squeeze=False, sharey="row"
     )
     indexed = summary.set_index([row_key, "method"])
+    counts = marks.counts_by(summary, [row_key, "method"])
+    any_failed = clipped = False
     for r, row in enumerate(rows):
+        failing = [counts.get((row, m), (0, 0))[0] > 0 for m in methods]
+        any_failed |= any(failing)
         for c, metric in enumerate(metrics):
             ax = axes[r][c]
-            for y, method in enumerate(methods):
-                if (row, method) not in indexed.index:
-                    continue
-                mean, sd = indexed.loc[(row, method), f"{metric}_mean"], indexed.loc[(row, method), f"{metric}_sd"]
-                style = method_style(method)
-                ax.errorbar(mean, y, xerr=0 if sd != sd else sd, fmt=style["marker"], color=style["color"], capsize=2, markersize=4)
-            if reference is not None and (row, reference) in indexed.index:
-                ax.axvline(indexed.loc[(row, reference), f"{metric}_mean"], color="0.5", linestyle="--", linewidth=0.8)
-            ax.set_yticks(range(len(methods)), methods)
+            points = {m: (indexed.loc[(row, m), f"{metric}_mean"], _zero_if_nan(indexed.loc[(row, m), f"{metric}_sd"]))
+                      for m in methods if (row, m) in indexed.index}
+            ref = points[reference][0] if reference in points else math.nan
+            limits = _limits(points, failing=dict(zip(methods, failing)), include=[ref])
+            for y, (method, bad) in enumerate(zip(methods, failing)):
+                if method in points:
+                    mean, sd = points[method]
+                    style = method_style(method)
+                    marks.draw_point(ax, y, mean, mean - sd, mean + sd, color=style["color"], marker=style["marker"], limits=limits, failed=bad)
+                    clipped |= marks.any_clipped([mean - sd, mean + sd], limits)
+            if math.isfinite(ref):
+                ax.axvline(ref, color="0.5", linestyle="--", linewidth=0.8)
+            ax.set_xlim(limits)
             ax.set_ylim(len(methods) - 0.5, -0.5)
-            ax.set_xlabel(axis_label(metric))
-            if c == 0:
-                ax.set_ylabel(str(row))
+            ax.set_xlabel(_wrapped(axis_label(metric)))
+        axes[r][0].set_yticks(range(len(methods)), [marks.failed_label(m, *counts.get((row, m), (0, None))) for m in methods])
+        marks.color_failed_ticks(axes[r][0], failing)
+        axes[r][0].set_ylabel(str(row))
     seeds = sorted(set(summary["n"])) if "n" in summary else []
     bars = f"point: mean, bar: ± 1 sd over {seeds[0]} seeds" if len(seeds) == 1 else SD_BARS
     fig.suptitle(f"{title}; {bars}" if title else bars, fontsize=8)
     fig.tight_layout()
+    if any_failed or clipped:
+        marks.add_failed_legend(fig, clipped=clipped)
     return fig
 
 
-def _interval_errors(row) -> list | None:
-    """Error-bar lengths of a paired difference's 95 % interval (none for a single pair)."""
-    if row.pairs <= 1 or row.ci_low != row.ci_low:
-        return None
-    return [[row.difference - row.ci_low], [row.ci_high - row.difference]]
+def _zero_if_nan(value) -> float:
+    return 0.0 if value != value else float(value)
 
 
-def paired_difference_plot(differences, *, methods, metrics, contrast: str, title: str):
+def _limits(points: dict, *, failing: dict, include=()) -> tuple[float, float]:
+    """Limits spanning each method's (centre, half-width) bar, methods with failed runs left
+    out (all of them when every method failed), and ``include``."""
+    kept = {m: p for m, p in points.items() if not failing.get(m)} or points
+    return marks.limits_of([v for centre, half in kept.values() for v in (centre - half, centre + half)], include=include)
+
+
+def _wrapped(label: str, width: int = 22) -> str:
+    return "\n".join(textwrap.fill(part, width) for part in label.split("\n"))
+
+
+def _interval_errors(row) -> bool:
+    """Whether a paired difference has an interval to draw (none for a single pair)."""
+    return row.pairs > 1 and row.ci_low == row.ci_low
+
+
+def paired_difference_plot(differences, *, methods, metrics, contrast: str, title: str, primary: str | None = None):
     """One panel per metric: each method's mean paired difference (``report.paired_difference``
     rows: method, metric, difference, ci_low, ci_high, pairs) with its 95 % t-interval as a bar;
-    a dashed line at no difference. ``contrast`` names the difference, e.g. "hard minus easy"."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(2 * COLUMN_WIDTH_IN, 0.22 * len(methods) + 1.0), sharey=True, squeeze=False)
+    a dashed line at no difference. ``contrast`` names the difference, e.g. "hard minus easy";
+    the ``primary`` metric's panel is titled "primary endpoint". A method with failed runs
+    (``failed_runs`` of ``runs`` in ``differences``, as ``failures.failure_counts`` merges them)
+    is drawn hollow and dashed, labelled "failed k of n", and does not set the axis scale."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2 * COLUMN_WIDTH_IN, 0.22 * len(methods) + 1.2), sharey=True, squeeze=False)
+    counts = marks.counts_by(differences.drop_duplicates("method"), ["method"])
+    width = 8 + 60 // len(metrics)  # characters per label line: the panels' labels must not meet
+    failing = {m: counts.get(m, (0, 0))[0] > 0 for m in methods}
+    clipped = False
     for ax, metric in zip(axes[0], metrics):
         part = differences[differences.metric == metric].set_index("method")
+        ends = {m: (part.loc[m, "ci_low"], part.loc[m, "ci_high"]) if _interval_errors(part.loc[m]) else (part.loc[m, "difference"],) * 2
+                for m in methods if m in part.index}
+        limits = _limits({m: ((a + b) / 2, (b - a) / 2) for m, (a, b) in ends.items()}, failing=failing, include=[0.0])
         for y, method in enumerate(methods):
             if method not in part.index:
                 continue
             row, style = part.loc[method], method_style(method)
-            ax.errorbar(row.difference, y, xerr=_interval_errors(row), fmt=style["marker"], color=style["color"], capsize=2, markersize=4)
+            low, high = (row.ci_low, row.ci_high) if _interval_errors(row) else (math.nan, math.nan)
+            marks.draw_point(ax, y, row.difference, low, high, color=style["color"], marker=style["marker"], limits=limits,
+                             failed=failing[method])
+            clipped |= marks.any_clipped([row.difference, low, high], limits)
         ax.axvline(0, color="0.5", linestyle="--", linewidth=0.8)
-        ax.set_yticks(range(len(methods)), methods)
+        ax.set_xlim(limits)
+        ax.set_yticks(range(len(methods)), [marks.failed_label(m, *counts.get(m, (0, None))) for m in methods])
         ax.set_ylim(len(methods) - 0.5, -0.5)
-        ax.set_xlabel(f"{axis_label(metric)}\n{textwrap.fill(contrast, 24)}")
+        ax.set_xlabel(f"{_wrapped(axis_label(metric), width)}\n{textwrap.fill(contrast, width)}")
+        if metric == primary:
+            ax.set_title("primary endpoint", fontsize=7, fontweight="bold")
+    marks.color_failed_ticks(axes[0][0], [failing[m] for m in methods])
     fig.suptitle(f"{title}; point: mean paired difference, bar: its 95 % t-interval", fontsize=8)
     fig.tight_layout()
+    if any(failing.values()) or clipped:
+        marks.add_failed_legend(fig, clipped=clipped)
     return fig
 
 
@@ -156,91 +202,3 @@ def off_scale(ranges: dict, factor: float = 3.0) -> set:
     spans = {k: high - low for k, (low, high) in ranges.items()}
     typical = sorted(spans.values())[len(spans) // 2] if spans else 0.0
     return {k for k, span in spans.items() if typical > 0 and span > factor * typical}
-
-
-def forget_size_figure(summary, drops, *, methods, metrics, reference: str = "retrain", title: str):
-    """Finding 3 at a glance. Top: each method's test-accuracy drop from the smallest to the
-    largest forget set (``drops``: ``report.paired_difference`` rows) with its 95 % t-interval,
-    ``reference`` drawn first and bold; an interval far wider than the others' is clipped at the
-    axis edge, marked with an arrow and its numbers. Below: small multiples, one column per
-    method and one row per metric, mean ± sd over seeds against the forget-set size (ticks at
-    the sizes), the reference's mean as a dashed line in every facet; a method whose curve
-    would stretch the row's shared axis gets its own y scale, said in its facet."""
-    fractions = sorted(summary.scenario_fraction.unique())
-    positions = range(len(fractions))  # evenly spaced sizes: 1 % and 2 % stay readable beside 50 %
-    fig = plt.figure(figsize=(2 * COLUMN_WIDTH_IN, 1.5 + 0.16 * len(methods) + 1.1 * len(metrics)), layout="constrained")
-    upper, lower = fig.subfigures(2, 1, height_ratios=[0.16 * len(methods) + 0.9, 1.1 * len(metrics)])
-    _drop_panel(upper.subplots(), drops, methods=methods, reference=reference, fractions=fractions)
-    axes = lower.subplots(len(metrics), len(methods), squeeze=False)
-    by = summary.set_index(["method", "scenario_fraction"])
-
-    def curve(method, metric, stat):
-        return [by.loc[(method, f), f"{metric}_{stat}"] if (method, f) in by.index else float("nan") for f in fractions]
-
-    for r, metric in enumerate(metrics):
-        ranges = {}
-        for method in methods:
-            means, sds = curve(method, metric, "mean"), [0 if s != s else s for s in curve(method, metric, "sd")]
-            ranges[method] = (min(m - s for m, s in zip(means, sds)), max(m + s for m, s in zip(means, sds)))
-        own = off_scale(ranges)
-        shared = [ranges[m] for m in methods if m not in own]
-        low, high = min(l for l, _ in shared), max(h for _, h in shared)
-        span = high - low or 1.0
-        for c, method in enumerate(methods):
-            ax, style = axes[r][c], method_style(method)
-            sds = [0 if s != s else s for s in curve(method, metric, "sd")]
-            ax.errorbar(positions, curve(method, metric, "mean"), yerr=sds, color=style["color"], marker=style["marker"],
-                        markersize=3, linewidth=1.6 if method == reference else 0.9, capsize=1.5)
-            if method != reference:
-                ax.plot(positions, curve(reference, metric, "mean"), color="0.5", linestyle="--", linewidth=0.8)
-            ax.set_xticks(list(positions), [f"{f * 100:g}" for f in fractions], fontsize=5, rotation=90)
-            ax.tick_params(axis="y", labelsize=5)
-            name = method if r == 0 else ""
-            if method in own:
-                ax.set_title(f"{name}\n(own y scale)".strip(), fontsize=6 if r else 7)
-            else:
-                ax.set_ylim(low - 0.05 * span, high + 0.05 * span)
-                ax.set_title(name, fontsize=7, fontweight="bold" if method == reference else "normal")
-                if c > 0:
-                    ax.tick_params(axis="y", labelleft=False)
-            if c == 0:
-                ax.set_ylabel(axis_label(metric).replace(" (", "\n("), fontsize=6)
-    lower.supxlabel(f"forget set (% of train); point: mean, bar: ± 1 sd over seeds; dashed: {reference}'s mean", fontsize=6)
-    fig.suptitle(title, fontsize=8)
-    return fig
-
-
-def _drop_panel(ax, drops, *, methods, reference: str, fractions) -> None:
-    """Each method's drop with its 95 % interval, the reference first and bold; an interval far
-    wider than the others' is clipped at the axis edge, with arrows and its numbers."""
-    shown = [reference, *[m for m in methods if m != reference]]
-    rows = drops.set_index("method")
-    wide = off_scale({m: (rows.loc[m, "ci_low"], rows.loc[m, "ci_high"]) for m in shown if m in rows.index})
-    kept = [m for m in shown if m in rows.index and m not in wide]
-    # The axis spans the finite ends only: with one seed (smoke runs) there are no intervals.
-    ends = rows.loc[kept, ["ci_low", "ci_high", "difference"]].to_numpy(dtype=float).ravel()
-    ends = ends[np.isfinite(ends)]
-    low, high = (min(ends.min(), 0.0), max(ends.max(), 0.0)) if ends.size else (-1.0, 1.0)
-    pad = 0.08 * (high - low or 1.0)
-    low, high = low - pad, high + pad
-    for y, method in enumerate(shown):
-        if method not in rows.index:
-            continue
-        row, style = rows.loc[method], method_style(method)
-        bold = method == reference
-        ax.hlines(y, max(row.ci_low, low), min(row.ci_high, high), color=style["color"], linewidth=2.2 if bold else 1.0)
-        ax.plot(min(max(row.difference, low), high), y, style["marker"], color=style["color"], markersize=6 if bold else 4)
-        if method in wide:  # clipped: arrows at the cut ends, the true numbers beside
-            if row.ci_low < low:
-                ax.plot(low, y, "<", color=style["color"], markersize=4)
-            if row.ci_high > high:
-                ax.plot(high, y, ">", color=style["color"], markersize=4)
-            ax.annotate(f"{row.difference:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}]\n(interval clipped)", (high, y), xytext=(6, 0),
-                        textcoords="offset points", va="center", fontsize=6, color=style["color"], annotation_clip=False)
-    ax.axvline(0, color="0.5", linestyle="--", linewidth=0.8)
-    ax.set_xlim(low, high)
-    ax.set_yticks(range(len(shown)), shown)
-    ax.set_ylim(len(shown) - 0.5, -0.5)
-    ax.get_yticklabels()[0].set_fontweight("bold")
-    ax.set_xlabel(f"test-accuracy drop, {fractions[0]:.0%} minus {fractions[-1]:.0%} of train (> 0: accuracy lost)\n"
-                  "point: mean paired over seeds, bar: 95 % t-interval")

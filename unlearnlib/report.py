@@ -42,6 +42,26 @@ def mean_sd(summary: pd.DataFrame, metrics: Sequence[str], digits: int = 3) -> p
     return shown
 
 
+NO_OP = 0.005  # a method whose retain, forget and test accuracy all stay this close to the original's changed nothing
+
+
+def signal_checks(summary: pd.DataFrame, runs: pd.DataFrame, *, datasets: Sequence[str]) -> pd.DataFrame:
+    """Per dataset and approximate method: its largest change in retain, forget or test accuracy
+    from the original's (means over seeds; under :data:`NO_OP` it changed nothing), its runs
+    whose status is not ok, its failed runs and its runs. ``summary``: :func:`summarize` by
+    dataset and method; ``runs``: the ledger rows with ``failed`` (``failures.with_damage``)."""
+    checks = []
+    for dataset in datasets:
+        part = summary[summary.dataset == dataset].set_index("method")
+        for method in part.index.drop(["original", "retrain"], errors="ignore"):
+            moved = max(abs(part.loc[method, f"{k}_mean"] - part.loc["original", f"{k}_mean"]) for k in ("retain_acc", "forget_acc", "test_acc"))
+            rows = runs[(runs.dataset == dataset) & (runs.method == method)]
+            checks.append({"dataset": dataset, "method": method, "largest_accuracy_change_vs_original": moved,
+                           "changes_model": moved >= NO_OP, "runs_not_ok": int((rows["status"] != "ok").sum()),
+                           "failed_runs": int(rows["failed"].sum()), "runs": len(rows)})
+    return pd.DataFrame(checks)
+
+
 def paired_difference(
     table: pd.DataFrame, *, column: str, a: str, b: str, metric: str, by: Sequence[str], pair_on: str = "seed", confidence: float = 0.95,
     margin: float | None = None,
@@ -78,6 +98,20 @@ def paired_difference(
             row.update(margin=margin, p_equivalence=tost_p_value(diff, margin))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def against_baseline(runs: pd.DataFrame, *, datasets: Sequence[str], methods: Sequence[str], metric: str = "avg_gap",
+                     baseline: str = "original") -> pd.DataFrame:
+    """Each approximate method of ``methods`` minus ``baseline`` in ``metric``, paired over seeds
+    per dataset (:func:`paired_difference`), with Holm's ``p_adjusted`` over the methods of a dataset."""
+    rows = []
+    for dataset in datasets:
+        part = runs[runs.dataset == dataset]
+        base = part[part.method == baseline]
+        for method in [m for m in methods if m not in ("original", "retrain")]:
+            pair = pd.concat([part[part.method == method].assign(arm=method), base.assign(arm=baseline)])
+            rows.append(paired_difference(pair, column="arm", a=method, b=baseline, metric=metric, by=["dataset"]).assign(method=method))
+    return with_adjusted_p(pd.concat(rows, ignore_index=True), method="holm", family=["dataset"])
 
 
 def difference_from_reference(

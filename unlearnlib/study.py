@@ -103,3 +103,31 @@ def majority_rate(profile: Profile, dataset: str) -> float:
     data = load_study_data(OriginalSpec.from_profile(profile, dataset, 0)).dataset
     labels = data.labels[data.split_indices("test")]
     return float(pd.Series(labels).value_counts(normalize=True).max())
+
+
+def sex_composition(profile: Profile, dataset: str, seed: int) -> dict:
+    """Why accuracy differs between the sexes before any unlearning: the test split's largest
+    class (``largest_class``) and its share of each sex's test images (``largest_share``:
+    {"male": ..., "female": ...}), from seed ``seed``'s split."""
+    data = load_study_data(OriginalSpec.from_profile(profile, dataset, seed))
+    test = data.split("test")
+    labels, sex = data.dataset.labels[test], data.dataset.metadata["sex"].to_numpy()[test]
+    largest = int(np.bincount(labels).argmax())
+    return {"largest_class": data.dataset.class_names[largest],
+            "largest_share": {s: float((labels[sex == s] == largest).mean()) for s in ("male", "female")}}
+
+
+def twin_share(profile: Profile, dataset: str, seeds: Sequence[int], fraction: float) -> float:
+    """The share of an image-level random forget set (``fraction`` of train) whose lesion keeps
+    another image in the retain set, mean over ``seeds``: only those images can carry a twin effect."""
+    from .runner import forget_split
+    from .specs import ExperimentSpec
+
+    data = load_study_data(OriginalSpec.from_profile(profile, dataset, seeds[0]))
+    lesion = data.dataset.metadata["group"].to_numpy()
+    shares = []
+    for seed in seeds:
+        spec = ExperimentSpec.build(OriginalSpec.from_profile(profile, dataset, seed), "random", "retrain", fraction=fraction, unit="image")
+        split = forget_split(spec, data)
+        shares.append(np.isin(lesion[split.forget], lesion[split.retain]).mean())
+    return float(np.mean(shares))
