@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm  # the plain bar: renders in terminals and in executed notebooks alike
 
+from .paths import device  # noqa: F401  (re-exported: training.device() names where a model trains)
 from .compute_path import (EAGER_FP32, ComputePath, _autocast, _prepare, _restore, _to_input, choose_path,  # noqa: F401
                            configured_path, current_path, native_bf16, use_path)
 from .training_rules import (EXTENSION_LR_FACTOR, TRAINING_RULES, FitTarget, FitTargetMissed, batches_per_epoch,  # noqa: F401
