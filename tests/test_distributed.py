@@ -105,6 +105,27 @@ def test_the_task_of_a_worker_that_dies_is_retried_and_its_row_written_once(clie
     assert list(table["key"]) == [config_key(original)]  # once: the ledger refuses a repeated key, and so does the driver
 
 
+def test_a_grid_on_the_cluster_survives_a_dying_worker_and_writes_each_key_once(client, tmp_path):
+    """``run --dask-workers``: the grid's rows and the rows they require (the original's) through
+    the same driver; the first task kills its worker, Dask reruns it, each key lands once."""
+    from unlearnlib.grid import expand_grid, run_grid
+    from unlearnlib.profiles import Profile
+    from unlearnlib.training import TrainConfig
+
+    unit = Profile(name="unit", model="resnet_tiny", image_size=16, recipe=TrainConfig(epochs=1, batch_size=32), seeds=(0,))
+    specs = expand_grid(unit, datasets=["synthetic"], scenarios=[("random", {"fraction": 0.1})], methods=["gradient_ascent"])
+    ledger = Ledger(tmp_path / "ledger")
+    flag = tmp_path / "died"
+    graph = distributed.task_graph(specs, lambda spec: not kind_of(spec).present(spec, ledger))
+    assert [kind_of(s).name for s in graph] == ["originals", "retrains", "experiments"]  # the original is a task of its own, first
+    computed = distributed.compute_specs(specs, client=client, ledger=ledger, cache_root=tmp_path, progress=False,
+                                         task=functools.partial(_dies_once, flag=str(flag)))
+    assert flag.exists() and computed.appended == 3
+    assert len(ledger.table("experiments")) == 2 and len(ledger.table("originals")) == 1
+    table = run_grid(specs, client=client, cache_root=tmp_path, progress=False)  # all there: read back, nothing computed
+    assert sorted(table["method"]) == ["gradient_ascent", "retrain"] and table["key"].is_unique
+
+
 def _recording(spec, snapshot, settings, threads=None, *, log: str):
     """compute_row, noting the kind of each task as it starts (workers share the file system)."""
     with open(log, "a") as out:

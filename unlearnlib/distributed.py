@@ -147,8 +147,9 @@ def _workers(client) -> int:
 def _drive(ledger: Ledger, specs: Sequence, *, client, task: Callable, settings: dict, progress: bool, desc: str,
            include: Callable[[Any], bool] | None = None, replan: Callable[[], list] | None = None, cost: Cost | None = None) -> Computed:
     """Compute ``specs`` (and what :func:`task_graph` adds) on ``client`` (None: here, one task after
-    another, through the same tasks), appending their rows; ``replan``: the rows pending now,
-    called when a task whose kind settles keys finishes and at the end, until nothing new comes."""
+    another, through the same tasks), appending their rows; ``replan``: the rows pending now, called
+    once the tasks that have finished are taken in, if one of them settles keys (on Dask), and
+    whenever nothing is left to run, until nothing new comes."""
     from tqdm import tqdm
 
     started, workers = time.perf_counter(), _workers(client)
@@ -156,6 +157,7 @@ def _drive(ledger: Ledger, specs: Sequence, *, client, task: Callable, settings:
     closures: dict = {}
     finished: set = set()
     appended, busy, charged = 0, 0.0, set()
+    due = False  # a task that settles keys finished since the last plan
     bar = tqdm(total=0, desc=desc, disable=not progress)
     ready: deque = deque()  # serially: the tasks to run, in order
     if client is not None:
@@ -184,14 +186,13 @@ def _drive(ledger: Ledger, specs: Sequence, *, client, task: Callable, settings:
             running.add(future)
 
     def done(spec, rows: dict) -> None:
-        nonlocal appended, busy
+        nonlocal appended, busy, due
         finished.add(spec)
         if cost is not None:
             busy += busy_seconds(fresh_rows(ledger, rows), cost, charged)
         appended += append_new(ledger, rows)
         bar.update()
-        if replan is not None and kind_of(spec).settles_keys:
-            again()
+        due = due or kind_of(spec).settles_keys
 
     def again() -> bool:
         pending = replan()
@@ -201,7 +202,7 @@ def _drive(ledger: Ledger, specs: Sequence, *, client, task: Callable, settings:
                                          f"version differs from the plan's), e.g. {repeated[0].label()}")
         new = [spec for spec in pending if spec not in submitted]
         if new:
-            submit(new)
+            submit(pending)  # with the rows still running, so that the new ones wait on those they require
         return bool(new)
 
     submit(specs)
@@ -213,6 +214,10 @@ def _drive(ledger: Ledger, specs: Sequence, *, client, task: Callable, settings:
         else:
             for future in running:
                 done(by_key[future.key], future.result())
+                if due and replan is not None and not running.has_ready():  # one plan for the tuning runs that finished together
+                    due = False
+                    again()
+        due = False
         if replan is None or not again():
             break
     bar.close()
@@ -259,14 +264,14 @@ def compute_pending(
 
 
 def compute_specs(specs: Sequence, *, client=None, ledger: Ledger | None = None, cache_root: str | Path | None = None,
-                  progress: bool = True) -> Computed:
+                  progress: bool = True, task: Callable[..., dict[str, pd.DataFrame]] = compute_row) -> Computed:
     """Compute the rows of ``specs`` that ``ledger`` (default: the project's) lacks, and the rows
     they require that it lacks, as one graph on ``client`` (``run --dask-*``); ``cache_root``: the
-    workers' model cache (``<cache_root>/models``)."""
+    workers' model cache (``<cache_root>/models``); ``task``: as :func:`compute_pending`'s."""
     ledger = ledger or Ledger()
     settings = {**driver_settings(), **({CACHE_DIR_ENV: str(cache_root)} if cache_root is not None else {})}
     absent = lambda spec: not kind_of(spec).present(spec, ledger)  # noqa: E731
-    return _drive(ledger, [s for s in dict.fromkeys(specs) if absent(s)], client=client, task=compute_row, settings=settings,
+    return _drive(ledger, [s for s in dict.fromkeys(specs) if absent(s)], client=client, task=task, settings=settings,
                   progress=progress, desc="rows", include=absent)
 
 
