@@ -82,6 +82,31 @@ def configured_path() -> ComputePath:
     return choose_path(device()) if setting == "auto" else ComputePath.from_label(setting)
 
 
+# Every row is computed at this many torch threads, serially or on a Dask worker: CPU kernels sum in
+# an order that depends on the count, so a row's numbers then depend on neither the scheduler nor the
+# machine's core count (parallelism is across rows). Every committed row was made at 1.
+TASK_THREADS = 1
+
+
+def pin_task_threads() -> int:
+    """Run this process's torch at :data:`TASK_THREADS` from now on; returns the count it had."""
+    before = torch.get_num_threads()
+    if before != TASK_THREADS:
+        torch.set_num_threads(TASK_THREADS)
+    return before
+
+
+@contextlib.contextmanager
+def task_threads():
+    """Compute inside at :data:`TASK_THREADS` torch threads, then restore the count."""
+    before = pin_task_threads()
+    try:
+        yield TASK_THREADS
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def native_bf16(device: torch.device | str = "cpu") -> bool:
     """Whether ``device`` computes bf16 in hardware (else autocast emulates it, slower than fp32)."""
     device = torch.device(device)

@@ -1,247 +1,227 @@
-"""``reproduce`` on Dask: every pending row of the plan (:mod:`unlearnlib.plan`) as a task, in waves.
+"""Compute pending rows as one graph of tasks, on Dask or here: ``reproduce --dask-*`` and ``run --dask-*``.
 
 ``python -m unlearnlib reproduce --dask-workers N`` (a local cluster, one thread per worker),
 ``--dask-scheduler tcp://...`` (an existing cluster) or a SLURM cluster (``grid.slurm_client``)
-computes what the ledger lacks before the notebooks render from the ledger. The waves follow the
-rows' dependencies, re-planning before each one (tuned settings, and so the keys of the runs at
-them, are known only once the tuning rows exist):
+computes what the ledger lacks before the notebooks render from the ledger; ``run --dask-*``
+computes a grid's rows the same way (:func:`compute_specs`).
 
-0. originals;
-1. retrains, per-sample scores and memorization estimates (they need the original);
-2. tuning runs (they need the original and the retrained model), the retrains on forget sets
-   drawn from per-sample scores (difficulty: they read the memorization row of wave 1), and the
-   forgetting-quality runs and relearning attacks of ``retrain`` and ``original`` (they train the
-   retrained models that the other methods' runs on the same forget set read from the cache);
-3. the remaining experiments, forgetting-quality runs and relearning attacks (at tuned settings).
+The graph: each pending row is a task, and so is each model that several rows share (a
+forgetting-quality run's 2N retrained models, a forget set's relearned references: no ledger row,
+the model cache only). Each task waits on the tasks its kind requires (:mod:`unlearnlib.kinds`:
+``requires()``: the original's row, the retrain's row, per-sample scores, shared models), and on
+nothing else: the whole graph is submitted at once, so a worker never idles while a task is ready
+(no wave barrier). An experiment at tuned settings has a key that depends on its tuning row: when a
+task whose kind settles keys (tuning) finishes, the plan is made again and the rows it made known
+are submitted, waiting on what they require.
 
-A task computes ONE row, with the library's own function (``runner.run_experiment``,
-``tuning.run_tuning``, ``fq_run.run_forgetting_quality``, ``relearn.run_relearning``,
-``originals.original_summary``, ``originals.sample_score_rows`` / ``memorization_rows``), into a
-private scratch ledger (``UNLEARNLIB_LEDGER_DIR`` pointing at a temporary folder) that starts as a
-copy of the driver's ledger, so the rows the task reads (its original's, the retrain's, the
-tuning run's) are there. The task returns the rows it added; the driver alone appends them to the
-real ledger (one writer), skipping a key the ledger already holds at the current code version, so
-a retried task (``retries=2``; a worker that dies is rescheduled by Dask) never writes a row twice.
-The model cache, the data and the settings that enter a row's key (compute path, device) are the
-driver's: the workers must see the same paths (a shared file system).
+A task computes ONE row (or model), with the library's own function (the kind's ``compute``), into
+a private scratch ledger (``UNLEARNLIB_LEDGER_DIR`` pointing at a temporary folder) that starts as
+the driver's ledger at submission plus the rows of the tasks it waited on, so the rows it reads
+are there. It returns the rows it added; the driver alone appends them to the real ledger (one
+writer), skipping a key the ledger already holds at the current code version, so a retried task
+(``retries=2``; a worker that dies is rescheduled by Dask) never writes a row twice. The model
+cache, the data and the settings that enter a row's key (compute path, device) are the driver's:
+the workers must see the same paths (a shared file system). Every task computes at
+``compute_path.TASK_THREADS`` torch threads, serially or on a worker, so both write the same rows.
 
-Tuning in parallel: each tuning run (one per method and forget size) is one task and runs its
-Optuna trials one after another, with the same sampler seed and budget as a serial run, so its
-row is the serial row; the parallelism is across tuning runs, not across trials. Nothing about
-tuning itself changes (no batched ask/tell, no shared Optuna storage).
-
-Runs of one forget set in the same wave may train the same cached model (a retrained model for
-a forgetting-quality run, an attacked reference for a relearning attack) at once: each writes the
-same file atomically, so results are unchanged; only time is lost. For that reason the runs of
-``retrain`` and ``original``, which train the shared models, go in wave 2, before the other
-methods' in wave 3. The 2N retrained models of such a forgetting-quality run are tasks of their
-own (:class:`RetrainedModel`: no ledger row, the model cache only), and the run's row waits on
-them: in one task they ran one after another (64 BreastMNIST retrains of the cpu profile took
-41 min on one worker while the other sat idle at the end of its wave).
+Tuning in parallel: each tuning run is one task and runs its Optuna trials one after another, with
+the same sampler seed and budget as a serial run; the parallelism is across tasks, not trials.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+import math
+import time
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import pandas as pd
-import torch
 
-from .ledger import KINDS as LEDGER_KINDS, Ledger, ledger_only
-from .plan import MemorizationNeed, Need, SampleScoresNeed, make_plan
+from .compute_path import TASK_THREADS
+from .cost import Cost
+from .kinds import RelearnedReferences, RetrainedModel, kind_of, kinds  # noqa: F401 (the model tasks, by these names here too)
+from .ledger import Ledger, ledger_only
 from .profiles import activate_compute_path, get_profile
-from .scenarios import scenario_inputs
-from .settings import CACHE_DIR_ENV, COMPUTE_PATH_ENV, DATA_DIR_ENV, DEVICE_ENV, LEDGER_DIR_ENV, read
-from .specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec
+from .settings import CACHE_DIR_ENV
+from .tasks import (SHARED_SETTINGS, append_new, compute_row, driver_settings, fresh_rows, ledger_snapshot,  # noqa: F401 (names here too)
+                    passed_through, run_after, with_rows)
 
+_settings_of_driver = driver_settings
 RETRIES = 2  # Dask retries of a task that raises; a worker that dies is rescheduled by the scheduler as well
-WAVES = ("originals", "retrains, per-sample scores and memorization", "tuning (and the retrains that wait on scores or are shared by forgetting quality and relearning)",
-         "experiments, forgetting quality and relearning")
-# The settings a task runs under, taken from the driver: where data and models are, and what enters a row's key.
-SHARED_SETTINGS = (DATA_DIR_ENV, CACHE_DIR_ENV, COMPUTE_PATH_ENV, DEVICE_ENV)
-
-
-@dataclass(frozen=True)
-class RetrainedModel:
-    """One retrained model of a forgetting-quality run (``experiment``: the retrain on its forget
-    set; ``seed``: its initialisation seed), trained into the model cache; it adds no ledger row."""
-
-    experiment: ExperimentSpec
-    seed: int
-
-    def label(self) -> str:
-        return f"retrained model (seed {self.seed}) of {self.experiment.label()}"
-
-
-# Their forgetting-quality runs train the forget set's 2N retrained models; the other methods' read them.
-TRAINS_SHARED_RETRAINS = ("retrain", "original")
-
-
-def retrained_models(specs: Sequence) -> dict[Any, list[RetrainedModel]]:
-    """The retrained models each forgetting-quality run of ``retrain`` or ``original`` in ``specs`` trains, by spec."""
-    from .fq_run import retrained_seeds
-
-    return {spec: [RetrainedModel(spec.experiment.retrain_spec(), seed) for seed in retrained_seeds(spec)]
-            for spec in specs
-            if isinstance(spec, ForgettingQualitySpec) and spec.experiment.method in TRAINS_SHARED_RETRAINS}
 
 
 class PlanNotConvergingError(RuntimeError):
-    """Rows computed in a wave are still pending when the plan is made again (their keys differ)."""
+    """Rows computed in this run are still pending when the plan is made again (their keys differ)."""
 
 
-def wave(need: Need) -> int:
-    """The wave (index into :data:`WAVES`) of a pending row."""
-    if need.kind == "originals":
-        return 0
-    if need.kind in ("sample_scores", "memorization"):
-        return 1
-    if need.kind == "retrains":
-        # A forget set drawn from per-sample scores (difficulty) reads the memorization row: in wave 1
-        # its snapshot would lack that row, and every such task would train the estimate's models again.
-        return 2 if "scores" in scenario_inputs(need.spec.scenario) else 1
-    if need.kind == "tuning":
-        return 2
-    if need.kind in ("forgetting_quality", "relearning") and need.spec.experiment.method in TRAINS_SHARED_RETRAINS:
-        return 2
-    return 3
+# ----------------------------------------------------------------------------- the graph
 
 
-# ----------------------------------------------------------------------------- one task
+def task_graph(specs: Sequence, include: Callable[[Any], bool] | None = None) -> dict[Any, tuple]:
+    """Each task that computing ``specs`` takes, with the tasks it waits on: what its kind
+    requires, where that is one of ``specs``, a shared model (always a task) or ``include``-d
+    (default: nothing else; a requirement left out is in the ledger, or the task computes it
+    itself). Ordered so that every task comes after what it waits on."""
+    chosen, graph = set(specs), {}
+
+    def visit(spec, path: frozenset) -> None:
+        if spec in graph:
+            return
+        if spec in path:
+            raise ValueError(f"the row kinds' requirements form a cycle through {spec.label()}")
+        needs = [need for need in kind_of(spec).requires(spec)
+                 if need in chosen or kind_of(need).ledger is None or (include is not None and include(need))]
+        for need in needs:
+            visit(need, path | {spec})
+        graph[spec] = tuple(dict.fromkeys(needs))
+
+    for spec in specs:
+        visit(spec, frozenset())
+    return graph
 
 
-def ledger_snapshot(ledger: Ledger) -> dict[str, bytes]:
-    """The ledger's files as bytes, sent to every task of a wave (the ledger is small)."""
-    return {kind: ledger.path(kind).read_bytes() for kind in LEDGER_KINDS if ledger.path(kind).exists()}
+def models_required(specs: Sequence) -> dict[Any, list]:
+    """The shared models (tasks with no ledger row) each of ``specs`` waits on, for those that wait on any."""
+    graph = task_graph(specs)
+    return {spec: [m for m in graph[spec] if kind_of(m).ledger is None] for spec in specs
+            if any(kind_of(m).ledger is None for m in graph[spec])}
 
 
-@contextmanager
-def _settings(values: dict[str, str | None]):
-    """Set (or unset) environment settings for the duration of one task, then restore them."""
-    before = {name: os.environ.get(name) for name in values}
-    try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _compute(spec, ledger: Ledger) -> None:
-    """Compute ``spec``'s row into ``ledger`` with the function the notebooks use."""
-    from .fq_run import run_forgetting_quality
-    from .grid import _study_data
-    from .originals import memorization_rows, original_summary, sample_score_rows
-    from .relearn import RelearnSpec, run_relearning
-    from .runner import ResultStore, prepare, run_experiment, unlearned_model
-    from .specs import ForgettingQualitySpec, TuningSpec
-    from .store import ModelStore
-    from .tuning import run_tuning
-
-    models, results = ModelStore(), ResultStore(ledger.root)
-    if isinstance(spec, (SampleScoresNeed, MemorizationNeed)):
-        original = spec.original
-        data = lambda: _study_data(original)  # noqa: E731
-        if isinstance(spec, SampleScoresNeed):
-            sample_score_rows(original, data=data, models=models, ledger=ledger)
-        else:
-            memorization_rows(original, spec.n_models, data=data, ledger=ledger)
-        return
-    original = spec if isinstance(spec, OriginalSpec) else spec.original if isinstance(spec, ExperimentSpec) else spec.experiment.original
-    data = _study_data(original)
-    if isinstance(spec, OriginalSpec):
-        original_summary(spec, data=data, models=models, ledger=ledger)
-    elif isinstance(spec, ExperimentSpec):
-        run_experiment(spec, data=data, models=models, results=results)
-    elif isinstance(spec, TuningSpec):
-        run_tuning(spec, data=data, models=models, results=results)
-    elif isinstance(spec, ForgettingQualitySpec):
-        run_forgetting_quality(spec, data=data, models=models, results=results)
-    elif isinstance(spec, RelearnSpec):
-        run_relearning(spec, data=data, models=models, results=results)
-    elif isinstance(spec, RetrainedModel):
-        _, split, task = prepare(spec.experiment, data, models, ledger=ledger)
-        unlearned_model(spec.experiment, task, split, models, progress=False, seed=spec.seed)
-    else:
-        raise TypeError(f"no task computes a {type(spec).__name__}; known: originals, experiments, tuning, forgetting quality, "
-                        "relearning, per-sample scores, memorization")
-
-
-def _same(value):
-    return value
-
-
-def _after(task: Callable, spec, prerequisites: list, **arguments):
-    """``task(spec, **arguments)``; Dask starts it once ``prerequisites`` (futures) are done."""
-    return task(spec, **arguments)
-
-
-def _identities(table: pd.DataFrame) -> set[tuple[str, str]]:
-    if table.empty or "code_version" not in table:
-        return set()
-    return set(zip(table["key"].astype(str), table["code_version"].astype(str)))
-
-
-def compute_row(spec, snapshot: dict[str, bytes], settings: dict[str, str | None], threads: int | None = None) -> dict[str, pd.DataFrame]:
-    """One task: compute ``spec``'s row in a scratch ledger that starts as ``snapshot`` (the
-    driver's ledger files) and return the rows it added, by ledger kind (the row itself, and any
-    row it needed that the snapshot lacked). ``settings``: the driver's environment settings
-    (:data:`SHARED_SETTINGS`); ``threads``: the driver's torch thread count (kernels sum in an
-    order that depends on it, so the same count gives the same numbers)."""
-    if threads is not None and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-    scratch = Path(tempfile.mkdtemp(prefix="unlearnlib-task-ledger-"))
-    try:
-        for kind, payload in snapshot.items():
-            (scratch / f"{kind}.csv").write_bytes(payload)
-        with _settings({**settings, LEDGER_DIR_ENV: str(scratch)}):
-            ledger = Ledger(scratch)
-            before = {kind: _identities(ledger.table(kind)) for kind in LEDGER_KINDS}
-            _compute(spec, ledger)
-            added = {}
-            for kind in LEDGER_KINDS:
-                table = ledger.table(kind)
-                if table.empty:
-                    continue
-                new = [identity not in before[kind] for identity in zip(table["key"].astype(str), table["code_version"].astype(str))]
-                if any(new):
-                    added[kind] = table[new].reset_index(drop=True)
-            return added
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+def _closure(graph: dict, known: dict) -> dict:
+    """Every task each task of ``graph`` waits on, directly or not (``known``: earlier tasks' closures)."""
+    for spec, needs in graph.items():  # in order: a task's requirements come first
+        known[spec] = tuple(dict.fromkeys(n for need in needs for n in (*known.get(need, ()), need)))
+    return known
 
 
 # ----------------------------------------------------------------------------- the driver
 
 
-def append_new(ledger: Ledger, rows: dict[str, pd.DataFrame]) -> int:
-    """Append each key of ``rows`` the ledger lacks at that code version (the driver is the one
-    writer); a key already there (a retried task, two tasks that made one shared row) is skipped.
-    Returns how many keys were appended."""
-    appended = 0
-    for kind, table in rows.items():
-        fresh = [key for key, group in table.groupby("key", sort=False)
-                 if ledger.rows(kind, str(key), str(group["code_version"].iloc[0])) is None]
-        if fresh:
-            ledger.put(kind, table[table["key"].isin(fresh)])
-            appended += len(fresh)
-    return appended
+@dataclass(frozen=True)
+class Utilization:
+    """Busy core-seconds (the new rows' own seconds: one thread per task) over wall time x workers."""
+
+    busy_seconds: float
+    wall_seconds: float
+    workers: int
+
+    @property
+    def value(self) -> float:
+        capacity = self.wall_seconds * self.workers
+        return self.busy_seconds / capacity if capacity > 0 else math.nan
+
+    def line(self) -> str:
+        return (f"utilization {self.value:.2f}: {self.busy_seconds:.0f} busy core-seconds (the new rows' own seconds) over "
+                f"{self.wall_seconds:.0f} s wall x {self.workers} worker(s)")
 
 
-def _settings_of_driver() -> dict[str, str | None]:
-    return {name: read(name) for name in SHARED_SETTINGS}
+def busy_seconds(rows: dict[str, pd.DataFrame], cost: Cost, charged: set | None = None) -> float:
+    """The seconds ``rows`` (new rows by ledger kind) record computing, each key once, as each kind
+    reads its own times (:meth:`kinds.RowKind.row_time`); ``charged``: see there."""
+    total = 0.0
+    for kind in kinds():
+        table = rows.get(kind.ledger)
+        for row in ([] if table is None or table.empty else table.drop_duplicates("key").to_dict("records")):
+            try:
+                time_ = kind.row_time(row, cost, charged)
+            except (KeyError, TypeError, ValueError):
+                time_ = None
+            total += time_[0] if time_ else 0.0
+    return total
+
+
+@dataclass(frozen=True)
+class Computed:
+    appended: int  # keys appended to the ledger
+    utilization: Utilization
+
+
+def _workers(client) -> int:
+    if client is None:
+        return 1
+    return sum(int(w.get("nthreads", 1)) for w in client.scheduler_info().get("workers", {}).values()) or 1
+
+
+def _drive(ledger: Ledger, specs: Sequence, *, client, task: Callable, settings: dict, progress: bool, desc: str,
+           include: Callable[[Any], bool] | None = None, replan: Callable[[], list] | None = None, cost: Cost | None = None) -> Computed:
+    """Compute ``specs`` (and what :func:`task_graph` adds) on ``client`` (None: here, one task after
+    another, through the same tasks), appending their rows; ``replan``: the rows pending now, called
+    once the tasks that have finished are taken in, if one of them settles keys (on Dask), and
+    whenever nothing is left to run, until nothing new comes."""
+    from tqdm import tqdm
+
+    started, workers = time.perf_counter(), _workers(client)
+    submitted: dict = {}  # task -> its future (None: serially)
+    closures: dict = {}
+    finished: set = set()
+    appended, busy, charged = 0, 0.0, set()
+    due = False  # a task that settles keys finished since the last plan
+    bar = tqdm(total=0, desc=desc, disable=not progress)
+    ready: deque = deque()  # serially: the tasks to run, in order
+    if client is not None:
+        from dask.distributed import as_completed
+
+        running = as_completed()
+        by_key: dict = {}
+
+    def submit(batch: Sequence) -> None:
+        graph = task_graph(batch, include)
+        _closure(graph, closures)
+        fresh = [spec for spec in graph if spec not in submitted]
+        bar.total += len(fresh)
+        bar.refresh()
+        if client is None:
+            ready.extend(fresh)
+            submitted.update(dict.fromkeys(fresh))
+            return
+        # Sent once per batch, as a task's result rather than scattered data: a worker that dies holding
+        # it loses nothing that cannot be recomputed (scattered data would be lost, and its tasks with it).
+        snapshot = client.submit(passed_through, ledger_snapshot(ledger), pure=False) if fresh else None
+        for spec in fresh:
+            future = client.submit(run_after, task, spec, [submitted[need] for need in closures[spec]], snapshot, settings,
+                                   retries=RETRIES, pure=False)
+            submitted[spec], by_key[future.key] = future, spec
+            running.add(future)
+
+    def done(spec, rows: dict) -> None:
+        nonlocal appended, busy, due
+        finished.add(spec)
+        if cost is not None:
+            busy += busy_seconds(fresh_rows(ledger, rows), cost, charged)
+        appended += append_new(ledger, rows)
+        bar.update()
+        due = due or kind_of(spec).settles_keys
+
+    def again() -> bool:
+        pending = replan()
+        repeated = [spec for spec in pending if spec in finished]
+        if repeated:
+            raise PlanNotConvergingError(f"{len(repeated)} row(s) computed earlier are still pending (their ledger key or code "
+                                         f"version differs from the plan's), e.g. {repeated[0].label()}")
+        new = [spec for spec in pending if spec not in submitted]
+        if new:
+            submit(pending)  # with the rows still running, so that the new ones wait on those they require
+        return bool(new)
+
+    submit(specs)
+    while True:
+        if client is None:
+            while ready:
+                spec = ready.popleft()
+                done(spec, task(spec, ledger_snapshot(ledger), settings, None))
+        else:
+            for future in running:
+                done(by_key[future.key], future.result())
+                if due and replan is not None and not running.has_ready():  # one plan for the tuning runs that finished together
+                    due = False
+                    again()
+        due = False
+        if replan is None or not again():
+            break
+    bar.close()
+    return Computed(appended, Utilization(busy, time.perf_counter() - started, workers))
 
 
 def compute_pending(
@@ -253,61 +233,46 @@ def compute_pending(
     task: Callable[..., dict[str, pd.DataFrame]] = compute_row,
     progress: bool = True,
     parameters: dict[str, Any] | None = None,
-) -> int:
+) -> Computed:
     """Compute every pending row of the plan (``reproduce --plan``'s) for ``profile`` and
-    ``notebooks``, wave by wave (see the module docstring), on ``client`` (a
+    ``notebooks`` as one graph (see the module docstring), on ``client`` (a
     ``dask.distributed.Client``; None: here, one row after another, through the same tasks).
     ``specs``: only these (a subset of the plan's rows, e.g. for a test); ``task``: the function
-    a task runs (:func:`compute_row`'s signature). Returns how many keys were appended."""
-    from tqdm import tqdm
+    a task runs (:func:`compute_row`'s signature). Returns the keys appended and the utilization."""
+    from .plan import make_plan
 
-    activate_compute_path(get_profile(profile))  # fail on an unknown name before planning; the workers get this path
+    prof = get_profile(profile)  # fail on an unknown name before planning
+    activate_compute_path(prof)  # the workers get this path
     if ledger_only():
         raise RuntimeError("computing is switched off (UNLEARNLIB_LEDGER_ONLY is set): nothing can be computed on Dask; "
                            "unset it, or render with --from-ledger without --dask-*")
     chosen = None if specs is None else set(specs)
-    settings, threads = _settings_of_driver(), torch.get_num_threads()
-    attempted: set = set()
-    appended = 0
-    while True:
-        plan = make_plan(profile, notebooks, parameters=parameters)
-        pending = [n for n in plan.pending() if n.known and (chosen is None or n.spec in chosen)]
-        if not pending:
-            waiting = [n for n in plan.pending() if not n.known]
-            if waiting and chosen is None:  # cannot happen while their tuning runs are computed first
-                raise PlanNotConvergingError(f"{len(waiting)} row(s) still wait on tuning runs that are no longer pending, e.g. "
-                                             f"{waiting[0].spec.label()}")
-            return appended
-        current = min(wave(n) for n in pending)
-        batch = [n.spec for n in pending if wave(n) == current]
-        again = [s for s in batch if s in attempted]
-        if again:
-            raise PlanNotConvergingError(f"{len(again)} row(s) computed earlier are still pending (their ledger key or code version "
-                                         f"differs from the plan's), e.g. {again[0].label()}")
-        attempted.update(batch)
-        ledger = Ledger(plan.ledger)
-        snapshot = ledger_snapshot(ledger)
-        shared_retrains = retrained_models(batch)
-        models = list(dict.fromkeys(m for trained in shared_retrains.values() for m in trained))  # a model two runs share, once
-        bar = tqdm(total=len(models) + len(batch), desc=f"wave {current + 1}/{len(WAVES)}: {WAVES[current]}", disable=not progress)
-        if client is None:
-            for spec in [*models, *batch]:
-                appended += append_new(ledger, task(spec, snapshot, settings, threads))
-                bar.update()
-        else:
-            from dask.distributed import as_completed
+    waiting: list = []
 
-            # Sent once, as a task's result rather than scattered data: a worker that dies holding it
-            # loses nothing that cannot be recomputed (scattered data would be lost, and its tasks with it).
-            shared = client.submit(_same, snapshot, pure=False)
-            common = dict(snapshot=shared, settings=settings, threads=threads, retries=RETRIES, pure=False)
-            model_futures = dict(zip(models, client.map(task, models, **common))) if models else {}
-            futures = [client.submit(_after, task, spec, [model_futures[m] for m in shared_retrains.get(spec, [])], **common)
-                       for spec in batch]
-            for future in as_completed([*model_futures.values(), *futures]):
-                appended += append_new(ledger, future.result())
-                bar.update()
-        bar.close()
+    def pending() -> list:
+        plan = make_plan(profile, notebooks, parameters=parameters)
+        waiting[:] = [n for n in plan.pending() if not n.known]
+        return [n.spec for n in plan.pending() if n.known and (chosen is None or n.spec in chosen)]
+
+    first = pending()
+    outcome = _drive(Ledger(), first, client=client, task=task, settings=driver_settings(), progress=progress,
+                     desc=f"rows of profile {profile}", replan=pending, cost=Cost(prof))
+    if waiting and chosen is None:  # cannot happen while their tuning runs are computed first
+        raise PlanNotConvergingError(f"{len(waiting)} row(s) still wait on tuning runs that are no longer pending, e.g. "
+                                     f"{waiting[0].spec.label()}")
+    return outcome
+
+
+def compute_specs(specs: Sequence, *, client=None, ledger: Ledger | None = None, cache_root: str | Path | None = None,
+                  progress: bool = True, task: Callable[..., dict[str, pd.DataFrame]] = compute_row) -> Computed:
+    """Compute the rows of ``specs`` that ``ledger`` (default: the project's) lacks, and the rows
+    they require that it lacks, as one graph on ``client`` (``run --dask-*``); ``cache_root``: the
+    workers' model cache (``<cache_root>/models``); ``task``: as :func:`compute_pending`'s."""
+    ledger = ledger or Ledger()
+    settings = {**driver_settings(), **({CACHE_DIR_ENV: str(cache_root)} if cache_root is not None else {})}
+    absent = lambda spec: not kind_of(spec).present(spec, ledger)  # noqa: E731
+    return _drive(ledger, [s for s in dict.fromkeys(specs) if absent(s)], client=client, task=task, settings=settings,
+                  progress=progress, desc="rows", include=absent)
 
 
 SCHEDULER_TIMEOUT_S = 15  # a scheduler that exists answers in well under a second
@@ -337,36 +302,22 @@ def dask_client(*, workers: int | None = None, scheduler: str | None = None):
         return
     if workers is None or workers < 1:
         raise ValueError(f"workers {workers!r} is not allowed; a local cluster needs at least 1 worker")
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True) as cluster, Client(cluster) as client:
+    with LocalCluster(n_workers=workers, threads_per_worker=TASK_THREADS, processes=True) as cluster, Client(cluster) as client:
         yield client
-
-
-def share_cores(workers: int) -> int:
-    """Give each of ``workers`` local worker processes an equal share of this machine's cores as
-    torch threads (the tasks run at the driver's count, so the driver takes it too). More threads
-    than cores in all is ruinous: on 2 cores, 2 processes x 2 threads trained at 0.04-0.22x the
-    speed of one process x 2 threads, 2 x 1 thread at 1.2-1.6x (benchmarks/process_parallelism.py).
-    Returns the count; numbers equal a serial run's at the same count."""
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    if torch.get_num_threads() * workers > (os.cpu_count() or 1):
-        print(f"{workers} local workers on {os.cpu_count()} cores: {threads} torch thread(s) each "
-              f"(a serial run at OMP_NUM_THREADS={threads} computes the same numbers)", flush=True)
-        torch.set_num_threads(threads)
-    return torch.get_num_threads()
 
 
 def reproduce_on_dask(*, profile: str, notebooks: list[str] | None = None, workers: int | None = None, scheduler: str | None = None,
                       client=None, **render: Any) -> list[Path]:
-    """``reproduce`` on Dask: compute every pending row on the cluster, then render the notebooks
-    from the ledger (``--from-ledger``: a row the plan missed fails the render, naming it)."""
+    """``reproduce`` on Dask: compute every pending row on the cluster, print the run's utilization
+    in one line, then render the notebooks from the ledger (``--from-ledger``: a row the plan
+    missed fails the render, naming it)."""
     from .reproduce import reproduce
 
     parameters = render.get("parameters")
     if client is not None:
-        compute_pending(profile, notebooks, client=client, parameters=parameters)
+        computed = compute_pending(profile, notebooks, client=client, parameters=parameters)
     else:
-        if workers and not scheduler:
-            share_cores(workers)
         with dask_client(workers=workers, scheduler=scheduler) as own:
-            compute_pending(profile, notebooks, client=own, parameters=parameters)
+            computed = compute_pending(profile, notebooks, client=own, parameters=parameters)
+    print(f"[reproduce] {computed.appended} row(s) computed; {computed.utilization.line()}", flush=True)
     return reproduce(profile=profile, notebooks=notebooks, from_ledger=True, **render)

@@ -4,11 +4,12 @@ Every row goes to the results ledger as it finishes (``runner.ResultStore``), so
 interrupted grid resumes where it stopped: finished runs are read back, the interrupted
 one is redone. With computing switched off (``make figures``) a grid that lacks rows fails
 at once, naming them.
-The same grid runs unchanged on a Dask cluster, local or on SLURM (``slurm_client``).
+The same grid runs unchanged on a Dask cluster, local or on SLURM (``slurm_client``), through the
+one driver that ``reproduce`` uses (``distributed.compute_specs``: tasks on ledger snapshots, one
+writer). Every row is computed at ``compute_path.TASK_THREADS`` torch threads, here or on a worker.
 """
 from __future__ import annotations
 
-import functools
 import io
 import itertools
 from collections import defaultdict
@@ -16,12 +17,12 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
-import torch
 from tqdm import tqdm
 
 from .algorithms import available, get_method
+from .compute_path import task_threads
 from .ledger import MissingResultError, ledger_only
-from .originals import load_study_data, original_model
+from .originals import study_data as _study_data
 from .paths import atomic_write_bytes
 from .profiles import Profile
 from .runner import ResultStore, run_experiment
@@ -53,11 +54,6 @@ def expand_grid(
     ]
 
 
-@functools.lru_cache(maxsize=4)
-def _study_data(original: OriginalSpec):
-    return load_study_data(original)
-
-
 def _stores(cache_root: str | None) -> tuple[ModelStore, ResultStore]:
     """The model cache and the ledger under ``cache_root`` (``models/``, ``ledger/``), else the defaults."""
     if cache_root is None:
@@ -65,22 +61,9 @@ def _stores(cache_root: str | None) -> tuple[ModelStore, ResultStore]:
     return ModelStore(Path(cache_root) / "models"), ResultStore(Path(cache_root) / "ledger")
 
 
-def _use_threads(threads: int | None) -> None:
-    # CPU kernels sum in an order that depends on the thread count: the same count as the
-    # submitting process gives the same numbers (Dask workers default to one thread).
-    if threads is not None and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-
-
-def _run_one(spec: ExperimentSpec, cache_root: str | None = None, threads: int | None = None) -> dict:
-    _use_threads(threads)
+def _run_one(spec: ExperimentSpec, cache_root: str | None = None) -> dict:
     models, results = _stores(cache_root)
     return run_experiment(spec, data=_study_data(spec.original), models=models, results=results)
-
-
-def _train_original(original: OriginalSpec, cache_root: str | None = None, threads: int | None = None) -> None:
-    _use_threads(threads)
-    original_model(original, _study_data(original), store=_stores(cache_root)[0], progress=False)
 
 
 def _phases(specs: Iterable[ExperimentSpec]) -> list[list[ExperimentSpec]]:
@@ -100,9 +83,9 @@ def run_grid(
     """Run every spec whose record is not cached yet and return all records as one table.
 
     ``client``: a ``dask.distributed.Client`` to run on a cluster (the cache directory must
-    be shared with the workers; workers use this process's torch thread count, so records
-    equal the local run's); None runs here, in order. ``cache_root`` overrides the
-    cache directory (``<root>/models``, ``<root>/results``)."""
+    be shared with the workers), through ``distributed.compute_specs``; None runs here, in
+    order. Either way each row is computed at one torch thread, so records are the same.
+    ``cache_root`` overrides the cache directory (``<root>/models``, ``<root>/ledger``)."""
     root = str(cache_root) if cache_root is not None else None
     results = _stores(root)[1]
     unique = list(dict.fromkeys(specs))
@@ -113,27 +96,22 @@ def run_grid(
             f"the ledger ({results.ledger.root}) lacks {len(pending)} of {len(unique)} experiment rows, e.g.\n  {listed}\n"
             "compute them with `make reproduce` (resumes from the ledger), then commit data/ledger"
         )
-    originals = list(dict.fromkeys(s.original for s in pending))
+    if client is not None:
+        from .distributed import compute_specs
+
+        compute_specs(pending, client=client, ledger=results.ledger, cache_root=root, progress=progress)
+        return pd.DataFrame([results.load(s) for s in unique])
+    by_original = defaultdict(list)
+    for spec in pending:
+        by_original[spec.original].append(spec)
     bar = tqdm(total=len(pending), desc="experiments", disable=not progress or not pending)
-    if client is None:
-        by_original = defaultdict(list)
-        for spec in pending:
-            by_original[spec.original].append(spec)
-        for original in originals:  # one dataset load and one original model per group
+    with task_threads():
+        for original in by_original:  # one dataset load and one original model per group
             for phase in _phases(by_original[original]):
                 for spec in phase:
                     bar.set_postfix_str(spec.label())
                     _run_one(spec, root)
                     bar.update()
-    else:
-        from dask.distributed import as_completed
-
-        threads = torch.get_num_threads()
-        client.gather(client.map(_train_original, originals, cache_root=root, threads=threads, pure=False))
-        for phase in _phases(pending):
-            for future in as_completed(client.map(_run_one, phase, cache_root=root, threads=threads, pure=False)):
-                future.result()
-                bar.update()
     bar.close()
     return pd.DataFrame([results.load(s) for s in unique])
 

@@ -9,6 +9,7 @@ the model store; its rows (``originals``, ``sample_scores``) and the memorizatio
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import warnings
@@ -50,6 +51,12 @@ def load_study_data(spec: OriginalSpec, *, data_dir: str | os.PathLike | None = 
     if spec.max_per_split is not None:
         dataset = dataset.limit(spec.max_per_split, seed=spec.split_seed)
     return StudyData(dataset, Tensors.from_arrays(dataset.images, dataset.labels))
+
+
+@functools.lru_cache(maxsize=4)
+def study_data(spec: OriginalSpec) -> StudyData:
+    """:func:`load_study_data`, once per process (a Dask worker computes many rows of one dataset)."""
+    return load_study_data(spec)
 
 
 def model_factory(spec: OriginalSpec, dataset: ImageDataset) -> Callable[[int], nn.Module]:
@@ -186,7 +193,7 @@ def _sample_rows(spec: OriginalSpec, data: StudyData, models: ModelStore) -> pd.
                          "loss": scores["loss"].to_numpy(), "learning_speed": scores["learning_speed"].to_numpy()})
 
 
-def _memorization_spec(spec: OriginalSpec, n_models: int) -> dict:
+def memorization_spec(spec: OriginalSpec, n_models: int) -> dict:
     # A property of the data and the recipe, not of one original: one estimate per dataset. The
     # definition is part of the key, so rows computed under another one are recomputed.
     return {"memorization": dataclasses.replace(spec, seed=0), "n_models": n_models, "definition": MEMORIZATION_DEFINITION}
@@ -196,7 +203,7 @@ def _memorization_rows(spec: OriginalSpec, n_models: int, data: StudyData) -> pd
     train = data.split("train")
     result = memorization_scores(data.tensors.subset(train), make_model=model_factory(spec, data.dataset), recipe=spec.recipe,
                                  n_models=n_models, seed=spec.seed)
-    provenance = stamp(config_key(_memorization_spec(spec, n_models)), spec.profile, spec.code_version())
+    provenance = stamp(config_key(memorization_spec(spec, n_models)), spec.profile, spec.code_version())
     return pd.DataFrame({**provenance, "dataset": spec.dataset, "n_models": n_models, "sample": np.arange(len(train)), "index": train,
                          "memorization": result.memorization, "memorization_prob": result.memorization_prob, "seconds": result.seconds})
 
@@ -212,7 +219,7 @@ def sample_score_rows(spec: OriginalSpec, *, data: Callable[[], StudyData], mode
 def memorization_rows(spec: OriginalSpec, memorization_models: int, *, data: Callable[[], StudyData], ledger: Ledger) -> pd.DataFrame:
     """The ``memorization`` rows of ``spec``'s dataset and recipe (one estimate for every seed;
     computed and appended when missing, ``data`` called only then)."""
-    memo_spec = _memorization_spec(spec, memorization_models)
+    memo_spec = memorization_spec(spec, memorization_models)
     return ledger.fetch_or_compute("memorization", config_key(memo_spec), spec.code_version(),
                                    lambda: _memorization_rows(memo_spec["memorization"], memorization_models, data()),
                                    describe=f"memorization of {spec.dataset} ({memorization_models} models)")

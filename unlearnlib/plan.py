@@ -29,42 +29,31 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .cost import METHOD_RUN_FRACTION, METHOD_RUN_FRACTIONS, TRAIN_SPLIT_SIZES, Cost as _Cost, train_size  # noqa: F401 (names of this module)
 from .grid import expand_grid
+from .kinds import MemorizationNeed, SampleScoresNeed, experiment_of, kind_named, kind_of, kinds
 from .ledger import KINDS as LEDGER_KINDS, Ledger
-from .originals import _memorization_spec
 from .paths import notebook_paths
 from .profiles import Profile, activate_compute_path, get_profile, memorization_models_for
 from .provenance import compute_path_tag, config_key
 from .relearn import RelearnBudget, RelearnSpec
 from .runner import ResultStore
 from .scenarios import scenario_inputs
-from .specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec, TuningSpec, tuning_spec
+from .specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec, tuning_spec
 from .study import TUNING_FRACTION, nearest_tuning_fraction, tunable
 from .tuning import tuned_hyperparameters
 
-# The kinds of rows a plan lists, in the order reproduce needs them.
-KINDS = ("originals", "retrains", "tuning", "experiments", "forgetting_quality", "memorization", "sample_scores", "relearning")
-KIND_LABELS = {"originals": "originals", "retrains": "retrains", "tuning": "tuning runs", "experiments": "experiments",
-               "forgetting_quality": "forgetting-quality runs", "memorization": "memorization estimates",
-               "sample_scores": "per-sample scores", "relearning": "relearning attacks"}
-
-# Training-split sizes (images) by dataset and split seed, so that a plan loads no data: HAM10000's
-# lesion-level 70 % split (seed 0), BreastMNIST's official split (fixed: any seed). A test checks
-# them against the metadata. The profile's max_per_split caps them.
-TRAIN_SPLIT_SIZES: dict[str, dict[int | None, int]] = {"ham10000": {0: 7009}, "breastmnist": {None: 546}}
-# An approximate method's run, in originals (declared): the cpu ledger at commit fa0ed8a measured
-# 0.035 (SSD) to 0.2 (Fisher) of a 30-epoch HAM10000 original per method run; ``original`` trains nothing.
-METHOD_RUN_FRACTION = 0.1
-METHOD_RUN_FRACTIONS = {"original": 0.0, "retrain": None}  # retrain: its retain set's share, not a fraction
+# The kinds of rows a plan lists, in the order reproduce needs them (the registry's: unlearnlib.kinds).
+KINDS = tuple(kind.name for kind in kinds())
+KIND_LABELS = {kind.name: kind.label for kind in kinds()}
 # Seconds per training of one HAM10000 original, where the ledger has no row to measure it by:
 # smoke ~1 s measured (300 images, 2 epochs); cpu ~160 s on 2 cores (profiles.py, benchmarks/choose_original.py);
 # gpu: a guess (no gpu row measured yet), ResNet-18 at 64 px, 50 epochs on one GPU.
@@ -72,60 +61,14 @@ DEFAULT_SECONDS_PER_TRAINING = {"smoke": 2.0, "cpu": 160.0, "gpu": 120.0}
 UNKNOWN_SETTINGS = "tuned_by"  # the placeholder hyper-parameter of an experiment whose tuning is pending
 
 
-def train_size(profile: Profile, dataset: str) -> int:
-    """The training split's size under ``profile`` (capped at max_per_split), from :data:`TRAIN_SPLIT_SIZES`."""
-    sizes = TRAIN_SPLIT_SIZES.get(dataset, {})
-    n = sizes.get(None, sizes.get(profile.split_seed))
-    if n is None:
-        known = ", ".join(f"{d} (split seeds {', '.join('any' if s is None else str(s) for s in by)})" for d, by in TRAIN_SPLIT_SIZES.items())
-        raise ValueError(f"no training-split size for dataset {dataset!r} at split seed {profile.split_seed} in "
-                         f"unlearnlib.plan.TRAIN_SPLIT_SIZES; known: {known}. Add it there")
-    return min(n, profile.max_per_split) if profile.max_per_split is not None else n
-
-
-# ----------------------------------------------------------------------------- ledger entries without a spec class
-
-
-@dataclass(frozen=True)
-class SampleScoresNeed:
-    """The per-sample scores of one original (``originals.difficulty_table``)."""
-
-    kind: ClassVar[str] = "sample_scores"
-    original: OriginalSpec
-
-    def key(self) -> str:
-        return config_key(self.original)
-
-    def label(self) -> str:
-        return f"per-sample scores of {self.original.dataset} seed {self.original.seed}"
-
-
-@dataclass(frozen=True)
-class MemorizationNeed:
-    """The memorization estimate of one dataset and recipe (``originals.difficulty_table``)."""
-
-    kind: ClassVar[str] = "memorization"
-    original: OriginalSpec
-    n_models: int
-
-    def key(self) -> str:
-        return config_key(_memorization_spec(self.original, self.n_models))
-
-    def label(self) -> str:
-        return f"memorization of {self.original.dataset} ({self.n_models} models)"
-
-
 # ----------------------------------------------------------------------------- what a notebook fetches
 
 
 def _kind(spec) -> str:
-    if isinstance(spec, ExperimentSpec):
-        return "retrains" if spec.method == "retrain" else "experiments"
-    return spec.kind
+    return kind_of(spec).name
 
 
-def _experiment(spec) -> ExperimentSpec | None:
-    return spec if isinstance(spec, ExperimentSpec) else getattr(spec, "experiment", None)
+_experiment = experiment_of
 
 
 def known(spec) -> bool:
@@ -295,66 +238,7 @@ def notebook_specs(name: str, profile: Profile, results: ResultStore, parameters
     return specs.specs
 
 
-# ----------------------------------------------------------------------------- cost
-
-
-class _Cost:
-    """Cost in trainings of one HAM10000 original of the profile (see the module docstring)."""
-
-    def __init__(self, profile: Profile):
-        self.profile = profile
-        self.unit = self.steps(train_size(profile, "ham10000"))
-
-    def steps(self, n: int) -> int:
-        recipe = self.profile.recipe
-        return recipe.epochs_for(n) * recipe.steps_per_epoch(n)
-
-    def training(self, dataset: str, n: int) -> float:
-        return self.steps(max(int(n), 1)) / self.unit
-
-    def forget_size(self, experiment: ExperimentSpec) -> int:
-        params, n = dict(experiment.scenario_params), train_size(self.profile, experiment.original.dataset)
-        if "size" in params:
-            return int(params["size"])
-        return round(float(params.get("fraction", TUNING_FRACTION)) * n)
-
-    def retrain(self, experiment: ExperimentSpec) -> float:
-        dataset = experiment.original.dataset
-        return self.training(dataset, train_size(self.profile, dataset) - self.forget_size(experiment))
-
-    def method(self, method: str, dataset: str) -> float:
-        fraction = METHOD_RUN_FRACTIONS.get(method, METHOD_RUN_FRACTION)
-        return (fraction or 0.0) * self.training(dataset, train_size(self.profile, dataset))
-
-    def attack(self, dataset: str, n_retain: int, budget: RelearnBudget) -> float:
-        return budget.steps(budget.subset_size(n_retain)) / self.unit
-
-    def of(self, spec, charged: set) -> float:
-        """The cost of computing ``spec``'s row; ``charged``: forget sets whose shared retrains are counted already."""
-        if isinstance(spec, OriginalSpec):
-            return self.training(spec.dataset, train_size(self.profile, spec.dataset))
-        if isinstance(spec, ExperimentSpec):
-            return self.retrain(spec) if spec.method == "retrain" else self.method(spec.method, spec.original.dataset)
-        if isinstance(spec, TuningSpec):
-            e = spec.experiment
-            return spec.n_trials * self.method(e.method, e.original.dataset) + self.retrain(e)
-        if isinstance(spec, ForgettingQualitySpec):
-            e = spec.experiment
-            group = (e.original, e.scenario, e.scenario_params)
-            shared = 0.0 if group in charged else 2 * spec.n_models * self.retrain(e)
-            charged.add(group)
-            own = 0.0 if e.method == "retrain" else spec.n_models * self.method(e.method, e.original.dataset)
-            return own + shared
-        if isinstance(spec, MemorizationNeed):
-            return spec.n_models * self.training(spec.original.dataset, train_size(self.profile, spec.original.dataset) // 2)
-        if isinstance(spec, SampleScoresNeed):
-            return 0.0  # an evaluation of the original, whose training counts under originals
-        if isinstance(spec, RelearnSpec):
-            e = spec.experiment
-            n_retain = train_size(self.profile, e.original.dataset) - self.forget_size(e)
-            rerun = 0.0 if e.method in ("retrain", "original") else self.method(e.method, e.original.dataset)
-            return self.attack(e.original.dataset, n_retain, spec.budget) + rerun
-        raise TypeError(f"no cost for {type(spec).__name__}")
+# ----------------------------------------------------------------------------- cost (each kind declares its own: unlearnlib.kinds)
 
 
 @dataclass(frozen=True)
@@ -365,46 +249,18 @@ class Rate:
     source: str
 
 
-def _row_time(kind: str, r: dict, cost: _Cost) -> tuple[float, float] | None:
-    """(seconds the ledger row ``r`` of ``kind`` records, its cost in trainings), or None when
-    it records no time. Forgetting quality: the method's N runs plus the 2N retrains' recorded
-    training time (rows written before ``retrain_seconds`` existed give the method's part only)."""
-    n_of = lambda d: train_size(cost.profile, d)  # noqa: E731
+def _row_time(kind: str, r: dict, cost: _Cost, charged: set | None = None) -> tuple[float, float] | None:
+    """(seconds the ledger row ``r`` of ``kind`` records, its cost in trainings), or None when it
+    records no time (:meth:`unlearnlib.kinds.RowKind.row_time`)."""
     try:
-        if kind == "originals":
-            pair = (r["train_seconds"], cost.training(r["dataset"], r["n_train"]))
-        elif kind in ("retrains", "experiments"):
-            if (r["method"] == "retrain") != (kind == "retrains"):
-                return None
-            units = (cost.training(r["dataset"], n_of(r["dataset"]) - r["forget_size"]) if kind == "retrains"
-                     else cost.method(r["method"], r["dataset"]))
-            pair = (r["seconds"] + r.get("eval_seconds", 0.0), units)
-        elif kind == "tuning":
-            units = r["n_trials"] * cost.method(r["method"], r["dataset"]) + cost.training(r["dataset"], n_of(r["dataset"]) - r["forget_size"])
-            pair = (r["tuning_seconds"] + r["retrain_seconds"], units)
-        elif kind == "forgetting_quality":
-            own = r["n_models"] * cost.method(r["method"], r["dataset"]) if r["method"] != "retrain" else 0.0
-            seconds = r["method_seconds"] * r["n_models"] if r["method"] != "retrain" else 0.0
-            retrains = r.get("retrain_seconds")
-            if retrains is not None and pd.notna(retrains):
-                seconds += retrains
-                own += 2 * r["n_models"] * cost.training(r["dataset"], n_of(r["dataset"]) - r["forget_size"])
-            pair = (seconds, own)
-        elif kind == "memorization":
-            pair = (r["seconds"], r["n_models"] * cost.training(r["dataset"], n_of(r["dataset"]) // 2))
-        elif kind == "relearning":
-            pair = (r["relearn_seconds"], r["steps"] / cost.unit)
-        else:
-            return None
-        seconds, units = float(pair[0]), float(pair[1])
+        return kind_named(kind).row_time(r, cost, charged)
     except (KeyError, TypeError, ValueError):
         return None
-    return (seconds, units) if math.isfinite(seconds) else None
 
 
 def _current_path_rows(kind: str, ledger: Ledger, profile: Profile) -> pd.DataFrame:
     """The ledger's rows of ``kind`` (retrains: the experiments table) of ``profile`` on the compute path in force."""
-    table = ledger.table("experiments" if kind == "retrains" else kind)
+    table = ledger.table(kind_named(kind).ledger)
     if table.empty or "profile" not in table:
         return table
     rows = table[table["profile"].astype(str) == profile.name].drop_duplicates("key")
@@ -432,7 +288,7 @@ def rates(profile: Profile, ledger: Ledger, cost: _Cost | None = None) -> dict[s
     default = DEFAULT_SECONDS_PER_TRAINING.get(profile.name, DEFAULT_SECONDS_PER_TRAINING["cpu"])
     out = {}
     for kind in KINDS:
-        if kind == "sample_scores":
+        if not kind_named(kind).trains:
             out[kind] = Rate(0.0, "no training (an evaluation of the original)")
             continue
         seconds, n = _measured(kind, ledger, cost)
@@ -481,7 +337,7 @@ class Plan:
             rate = self.rates[kind]
             rows.append({"notebook": notebook, "kind": kind, "pending": len(pending), "needed": len(group),
                          "awaiting_tuning": sum(not n.known for n in pending),
-                         "trials": sum(n.spec.n_trials for n in pending) if kind == "tuning" else 0,
+                         "trials": sum(kind_of(n.spec).trials(n.spec) for n in pending),
                          "trainings": trainings, "seconds": trainings * rate.seconds_per_training,
                          "time_from": rate.source})
         return pd.DataFrame(rows, columns=["notebook", "kind", "pending", "needed", "awaiting_tuning", "trials", "trainings", "seconds",
@@ -498,7 +354,7 @@ class Plan:
         header = f"{'notebook':<22} {'kind':<24} {'pending':>12} {'trainings':>10} {'time':>11}  note"
         lines += [header, "-" * len(header)]
         for r in shown.itertuples():
-            note = "; ".join(([f"{r.trials} trials"] if r.kind == "tuning" else [])
+            note = "; ".join(([f"{r.trials} trials"] if r.trials else [])
                              + ([f"{r.awaiting_tuning} await tuning"] if r.awaiting_tuning else []))
             lines.append(f"{r.notebook:<22} {KIND_LABELS[r.kind]:<24} {f'{r.pending} of {r.needed}':>12} {r.trainings:>10.1f} "
                          f"{_duration(r.seconds):>11}  {note}".rstrip())
@@ -569,14 +425,13 @@ def current_rows(plan: Plan) -> CurrentRows:
     versions: dict[str, set[str]] = {}
     uncertain = set()
     for need in plan.needs:
-        spec = need.spec
-        grouped = isinstance(spec, (SampleScoresNeed, MemorizationNeed))
-        version = spec.original.code_version() if grouped else spec.code_version()
-        versions.setdefault(spec.kind, set()).add(version)
+        spec, kind = need.spec, kind_of(need.spec)
+        version = kind.code_version(spec)
+        versions.setdefault(kind.ledger, set()).add(version)
         if not need.known:
-            uncertain.add(spec.kind)
+            uncertain.add(kind.ledger)
             continue
-        identities.setdefault(spec.kind, set()).add((spec.key() if grouped else config_key(spec), version))
+        identities.setdefault(kind.ledger, set()).add((kind.key(spec), version))
     return CurrentRows(identities, versions, frozenset(uncertain))
 
 
@@ -606,24 +461,18 @@ def spent(plan: Plan) -> pd.DataFrame:
     current, ledger, cost = current_rows(plan), Ledger(plan.ledger), _Cost(get_profile(plan.profile))
     out = []
     for kind in KINDS:
-        if kind == "sample_scores":
+        if not kind_named(kind).trains:
             continue  # an evaluation of the original; its rows record no time
         rows = _current_path_rows(kind, ledger, cost.profile)
-        wanted = current.identities.get(kind if kind != "retrains" else "experiments", set())
+        wanted = current.identities.get(kind_named(kind).ledger, set())
         rows = rows[[(k, v) in wanted for k, v in zip(rows["key"].astype(str), rows["code_version"].astype(str))]] if len(rows) else rows
         seconds = units = core_seconds = 0.0
-        n, shared = 0, set()
+        n, shared = 0, set()  # shared: forget sets whose retrains a first row counted (the others read them from the cache)
         for r in rows.to_dict("records"):
-            time = _row_time(kind, r, cost)
+            time = _row_time(kind, r, cost, shared)
             if time is None:
                 continue
             row_seconds, row_units = time
-            if kind == "forgetting_quality" and pd.notna(r.get("retrain_seconds", float("nan"))):
-                group = (r["dataset"], r["seed"], r["scenario"], r["forget_size"])
-                if group in shared:  # its retrains are the first row's, read from the model cache
-                    row_seconds -= r["retrain_seconds"]
-                    row_units -= 2 * r["n_models"] * cost.training(r["dataset"], train_size(cost.profile, r["dataset"]) - r["forget_size"])
-                shared.add(group)
             n, seconds, units = n + 1, seconds + row_seconds, units + row_units
             core_seconds += row_seconds * _threads(r.get("machine"))
         out.append({"kind": kind, "rows": n, "trainings": units, "seconds": seconds, "core_seconds": core_seconds})
@@ -637,11 +486,7 @@ def _threads(machine) -> int:
 
 
 def _present(spec, results: ResultStore) -> bool:
-    if not known(spec):
-        return False
-    if isinstance(spec, (SampleScoresNeed, MemorizationNeed)):
-        return results.ledger.rows(spec.kind, spec.key(), spec.original.code_version()) is not None
-    return spec in results
+    return known(spec) and kind_of(spec).present(spec, results.ledger)
 
 
 def make_plan(profile: str = "cpu", notebooks: list[str] | None = None, *, ledger_root: str | Path | None = None,
@@ -657,7 +502,7 @@ def make_plan(profile: str = "cpu", notebooks: list[str] | None = None, *, ledge
         if path.stem not in NOTEBOOKS:
             continue  # 00_data fetches no ledger row
         for spec in notebook_specs(path.stem, prof, results, {**notebook_parameters(path), **(parameters or {})}):
-            identity = (spec.kind, spec.key() if hasattr(spec, "key") else config_key(spec))
+            identity = (kind_of(spec).ledger, kind_of(spec).key(spec))
             if identity in seen:
                 continue
             seen.add(identity)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .paths import device
 from .settings import COMPUTE_PATH_ENV
+from .compute_path import pin_task_threads
 from .training import ComputePath, TrainConfig, native_bf16
 
 
@@ -123,8 +124,10 @@ def activate_compute_path(profile: Profile) -> ComputePath:
     """Run this process (and the notebook kernels and workers it starts) on ``profile``'s compute
     path, unless ``UNLEARNLIB_COMPUTE_PATH`` was set by the user (an explicit choice wins); returns
     the path in force. Every entry point that computes or reads records calls it (notebook.start,
-    reproduce, the plan, ``unlearnlib run``), so records are looked up under the path they were made on."""
+    reproduce, the plan, ``unlearnlib run``), so records are looked up under the path they were made on.
+    It also pins torch to :data:`~unlearnlib.compute_path.TASK_THREADS` threads, the count every row is made at."""
     global _ACTIVATED
+    pin_task_threads()
     current = os.environ.get(COMPUTE_PATH_ENV) or None
     label = profile.compute_path if current is None or current == _ACTIVATED else current
     path = ComputePath.from_label(label)  # a bad label fails here, naming the allowed ones

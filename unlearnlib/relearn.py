@@ -215,6 +215,16 @@ def _relearned_reference(base: str, spec: RelearnSpec, task, split, data: StudyD
             "seconds": float(cached["seconds"]), "steps": int(cached["steps"]), "subset_size": int(cached["subset_size"])}
 
 
+def relearned_references(spec: RelearnSpec, *, data: StudyData | None = None, models: ModelStore | None = None,
+                         results: ResultStore | None = None) -> None:
+    """Train into the model cache (or find there) the attacked retrained model and original of
+    ``spec``'s forget set, which every method's attack on that forget set reads; adds no row."""
+    results, models = results or ResultStore(), models or ModelStore()
+    data_, split, task = prepare(spec.experiment, data, models, False, ledger=results.ledger)
+    for base in ("retrain", "original"):
+        _relearned_reference(base, spec, task, split, data_, models)
+
+
 def run_relearning(spec: RelearnSpec, *, data: StudyData | None = None, models: ModelStore | None = None,
                    results: ResultStore | None = None, progress: bool = False) -> dict:
     """The ledger row of one relearning attack (computed and appended when missing): the
