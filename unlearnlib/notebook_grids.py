@@ -280,12 +280,12 @@ GRIDS: dict[str, Callable[..., None]] = {
 }  # 00_data reads the data only
 
 
-def notebook_grid(name: str, profile: Profile, *, lookup: Lookup = FETCH, **parameters) -> Grid:
+def notebook_grid(name: str, profile: Profile, *, lookup: Lookup | None = None, **parameters) -> Grid:
     """Notebook ``name``'s grid at ``profile`` for ``parameters`` (every one of its parameters
     cell's names but ``profile``; a missing or unknown one is refused). The default ``lookup``
-    fetches tuning rows, tuning where they are missing unless computing is off."""
+    (:data:`FETCH`) fetches tuning rows, tuning where they are missing unless computing is off."""
     if name not in GRIDS:
         raise ValueError(f"no grid for notebook {name!r}; known: {', '.join(GRIDS)}")
-    builder = _Builder(profile, lookup)
+    builder = _Builder(profile, FETCH if lookup is None else lookup)
     GRIDS[name](builder, **parameters)
     return builder.grid(name)
