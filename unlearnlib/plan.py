@@ -3,10 +3,11 @@
 For each study notebook, the ledger rows it fetches that the ledger lacks, by kind (originals,
 retrains, tuning runs, experiments, forgetting-quality runs, memorization estimates, per-sample
 scores, relearning attacks), with an estimated cost in model trainings and in time. Nothing is
-computed and no image is loaded: specs come from the profile and each notebook's parameters
-cell, built as the notebook's cells build them with the library's own functions
-(``expand_grid``, ``tuning_spec``, ``study.tunable``, ``study.nearest_tuning_fraction``), and
-presence is ``spec in ResultStore()`` (a row of the current code version).
+computed and no image is loaded: specs come from each notebook's grid, the very function its
+cells fetch their rows from (:func:`unlearnlib.notebook_grids.notebook_grid`), for the defaults
+of its parameters cell or the parameters passed (``reproduce -p``), with tuned settings read
+from the ledger and split sizes from :data:`TRAIN_SPLIT_SIZES`; presence is
+``spec in ResultStore()`` (a row of the current code version).
 
 What cannot be known before tuning: an experiment at tuned settings has a ledger key that
 depends on the settings its tuning run will choose. While that tuning row is missing, the
@@ -32,23 +33,20 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .cost import METHOD_RUN_FRACTION, METHOD_RUN_FRACTIONS, TRAIN_SPLIT_SIZES, Cost as _Cost, train_size  # noqa: F401 (names of this module)
-from .grid import expand_grid
-from .kinds import MemorizationNeed, SampleScoresNeed, experiment_of, kind_named, kind_of, kinds
+from .kinds import MemorizationNeed, SampleScoresNeed, experiment_of, kind_named, kind_of, kinds, preparation
 from .ledger import KINDS as LEDGER_KINDS, Ledger
+from .notebook_grids import GRIDS, Lookup, Scores, notebook_grid
 from .paths import notebook_paths
-from .profiles import Profile, activate_compute_path, get_profile, memorization_models_for
+from .profiles import Profile, activate_compute_path, get_profile
 from .provenance import compute_path_tag, config_key
-from .relearn import RelearnBudget, RelearnSpec
 from .runner import ResultStore
-from .scenarios import scenario_inputs
-from .specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec, tuning_spec
-from .study import TUNING_FRACTION, nearest_tuning_fraction, tunable
+from .specs import TuningSpec
 from .tuning import tuned_hyperparameters
 
 # The kinds of rows a plan lists, in the order reproduce needs them (the registry's: unlearnlib.kinds).
@@ -77,141 +75,37 @@ def known(spec) -> bool:
     return experiment is None or UNKNOWN_SETTINGS not in dict(experiment.hyperparameters)
 
 
-class _Specs:
-    """Builds the specs a notebook fetches, reading tuned settings from the ledger (never tuning)."""
-
-    def __init__(self, profile: Profile, results: ResultStore):
-        self.profile, self.results = profile, results
-        self.specs: list = []
-
-    def add(self, *specs) -> None:
-        """A spec and what fetching it fetches first: its original's row (``runner.prepare``),
-        and for a scenario that ranks by per-sample scores, those and the memorization estimate."""
-        for spec in specs:
-            experiment = _experiment(spec)
-            original = spec if isinstance(spec, OriginalSpec) else experiment.original if experiment else None
-            if original is not None and original is not spec:
-                self.specs.append(original)
-            if experiment is not None and "scores" in scenario_inputs(experiment.scenario):
-                self.specs += [SampleScoresNeed(experiment.original),
-                               MemorizationNeed(experiment.original, memorization_models_for(experiment.profile))]
-            self.specs.append(spec)
-
-    def settings(self, dataset: str, methods, *, fraction: float = TUNING_FRACTION, objective: str = "retrain") -> dict[str, Any]:
-        """``study.tuned_settings`` without tuning: each tunable method's tuned hyper-parameters
-        where its tuning row is in the ledger, else a placeholder naming that tuning run; adds
-        the tuning runs (``study.tuning_records``)."""
-        found = {}
-        for method in tunable(methods):
-            spec = tuning_spec(self.profile, dataset, method, objective=objective, fraction=fraction)
-            self.add(spec)
-            row = self.results.load(spec)
-            found[method] = tuned_hyperparameters(row) if row is not None else {UNKNOWN_SETTINGS: config_key(spec)}
-        return found
-
-    def grid(self, *, datasets: Sequence[str], scenarios, methods="all", seeds=None, tuned: bool = True,
-             tuning_fraction: float = TUNING_FRACTION) -> list[ExperimentSpec]:
-        """``study.run_study_grid``'s specs."""
-        out = []
-        for dataset in datasets:
-            overrides = self.settings(dataset, methods, fraction=tuning_fraction) if tuned else None
-            out += expand_grid(self.profile, datasets=[dataset], scenarios=scenarios, methods=methods, seeds=seeds, hyperparameters=overrides)
-        self.add(*out)
-        return out
-
-    def relearning(self, *, datasets: Sequence[str], fraction: float, seeds=None, methods="all", tuning_fraction: float | None = None,
-                   budget: RelearnBudget = RelearnBudget()) -> None:
-        """``relearn.relearn_specs`` (which tunes where settings are missing: not here)."""
-        tuning_fraction = TUNING_FRACTION if tuning_fraction is None else tuning_fraction
-        for dataset in datasets:
-            experiments = expand_grid(self.profile, datasets=[dataset], scenarios=[("random", {"fraction": fraction})], seeds=seeds,
-                                      methods=methods, hyperparameters=self.settings(dataset, methods, fraction=tuning_fraction))
-            self.add(*[RelearnSpec(e, budget) for e in experiments])
+def requirements(spec) -> list:
+    """What fetching ``spec`` fetches first: its original's row (``runner.prepare``), and for a
+    scenario that ranks by per-sample scores, those and the memorization estimate; a difficulty
+    table (:class:`~unlearnlib.notebook_grids.Scores`) is the per-sample scores and the estimate."""
+    if isinstance(spec, Scores):
+        return [SampleScoresNeed(spec.original), MemorizationNeed(spec.original, spec.n_models)]
+    experiment = _experiment(spec)
+    return preparation(experiment) if experiment is not None else []
 
 
-def _focus(prof: Profile, methods) -> list[str]:
-    return ["original", "retrain", *prof.focus_methods] if methods is None else list(methods)
+def _with_requirements(specs) -> list:
+    out = []
+    for spec in specs:
+        out += requirements(spec)
+        if not isinstance(spec, Scores):
+            out.append(spec)
+    return out
 
 
-def _seeds(prof: Profile, seeds, seed_set: str = "seeds") -> list[int]:
-    return list(getattr(prof, seed_set)) if seeds is None else [int(s) for s in seeds]
+def ledger_lookup(results: ResultStore) -> Lookup:
+    """A grid's lookup that computes nothing: a tuning run's settings where the ledger has its row,
+    else a placeholder naming that run (:data:`UNKNOWN_SETTINGS`); split sizes from :func:`train_size`."""
+    def tuned(spec: TuningSpec) -> dict[str, Any]:
+        row = results.load(spec)
+        return tuned_hyperparameters(row) if row is not None else {UNKNOWN_SETTINGS: config_key(spec)}
+
+    return Lookup(tuned=tuned, train_size=train_size)
 
 
-# One function per notebook, mirroring its cells (see notebooks/NN_*.ipynb); p: its parameters cell.
-def _nb01(s: _Specs, p: dict) -> None:
-    s.add(*[OriginalSpec.from_profile(s.profile, d, seed) for d in p["datasets"] for seed in _seeds(s.profile, p["seeds"])])
-
-
-def _nb02(s: _Specs, p: dict) -> None:
-    scenarios, seeds = [("random", {"fraction": p["forget_fraction"]})], _seeds(s.profile, p["seeds"])
-    for tuned in (True, False):
-        s.grid(datasets=p["datasets"], scenarios=scenarios, methods=p["methods"], seeds=seeds, tuned=tuned)
-
-
-def _nb03(s: _Specs, p: dict) -> None:
-    prof, dataset = s.profile, p["dataset"]
-    seeds, methods = _seeds(prof, p["seeds"], "curve_seeds"), _focus(prof, p["methods"])
-    fractions = list(prof.forget_fractions) if p["fractions"] is None else list(p["fractions"])
-    for f in fractions:
-        s.grid(datasets=[dataset], scenarios=[("random", {"fraction": f})], methods=methods, seeds=seeds, tuning_fraction=f)
-    s.grid(datasets=[dataset], scenarios=[("random", {"fraction": f}) for f in fractions], methods=methods, seeds=seeds)
-    ends = (min(fractions), max(fractions))
-    s.grid(datasets=[dataset], scenarios=[("random", {"fraction": f}) for f in ends], methods=["original", "retrain"],
-           seeds=list(prof.curve_end_seeds) or seeds, tuned=False)
-    for f in ends:
-        s.relearning(datasets=[dataset], fraction=f, seeds=seeds, methods=methods, tuning_fraction=f)
-
-
-def _nb04(s: _Specs, p: dict) -> None:
-    prof, dataset = s.profile, p["dataset"]
-    size = prof.group_forget_size if p["forget_size"] is None else p["forget_size"]
-    fraction = nearest_tuning_fraction(prof, dataset, size, train_size(prof, dataset))  # study.tuning_fraction_for_size
-    s.grid(datasets=[dataset], scenarios=[("sex", {"sex": x, "size": size}) for x in ("male", "female", "mixed")],
-           methods=_focus(prof, p["methods"]), seeds=_seeds(prof, p["seeds"]), tuning_fraction=fraction)
-
-
-def _nb05(s: _Specs, p: dict) -> None:
-    prof, dataset, seeds = s.profile, p["dataset"], _seeds(s.profile, p["seeds"])
-    first = OriginalSpec.from_profile(prof, dataset, seeds[0])
-    s.add(SampleScoresNeed(first), MemorizationNeed(first, prof.memorization_models))
-    size = prof.group_forget_size if p["forget_size"] is None else p["forget_size"]
-    fraction = nearest_tuning_fraction(prof, dataset, size, train_size(prof, dataset))  # study.tuning_fraction_for_size
-    s.grid(datasets=[dataset], scenarios=[("difficulty", {"kind": k, "size": size, "score": p["score"]}) for k in ("easy", "hard", "random")],
-           methods=_focus(prof, p["methods"]), seeds=seeds, tuning_fraction=fraction)
-
-
-def _nb06(s: _Specs, p: dict) -> None:
-    scenarios, seeds = [("random", {"fraction": p["forget_fraction"]})], _seeds(s.profile, p["seeds"])
-    for tuned in (True, False):
-        s.grid(datasets=p["datasets"], scenarios=scenarios, seeds=seeds, tuned=tuned)
-    s.settings(s.profile.fq_dataset if p["tuning_dataset"] is None else p["tuning_dataset"], "all", objective="retrain_free")
-    for dataset in p["datasets"]:
-        s.settings(dataset, "all")
-
-
-def _nb07(s: _Specs, p: dict) -> None:
-    prof, seeds, fraction = s.profile, _seeds(s.profile, p["seeds"]), p["forget_fraction"]
-    s.grid(datasets=p["datasets"], scenarios=[("random", {"fraction": fraction})], seeds=seeds)
-    n = prof.fq_models if p["n_models"] is None else p["n_models"]
-    dataset = prof.fq_dataset if p["quality_dataset"] is None else p["quality_dataset"]
-    chosen = ["retrain", *prof.focus_methods] if p["methods"] is None else list(p["methods"])
-    settings = s.settings(dataset, chosen)
-    original = OriginalSpec.from_profile(prof, dataset, seeds[0])
-    s.add(*[ForgettingQualitySpec(ExperimentSpec.build(original, "random", m, hyperparameters=settings.get(m), fraction=fraction),
-                                  n, prof.fq_bootstrap) for m in chosen])
-    s.relearning(datasets=p["datasets"], fraction=fraction, seeds=seeds)  # relearn.main_table_specs
-
-
-def _nb08(s: _Specs, p: dict) -> None:
-    f = p["forget_fraction"]
-    s.grid(datasets=[p["dataset"]], scenarios=[("random", {"fraction": f, "unit": "image"}), ("random", {"fraction": f})],
-           methods=_focus(s.profile, p["methods"]), seeds=_seeds(s.profile, p["seeds"]), tuning_fraction=f)
-
-
-NOTEBOOKS: dict[str, Callable[[_Specs, dict], None]] = {
-    "01_original_models": _nb01, "02_main_benchmark": _nb02, "03_forget_size": _nb03, "04_sex_bias": _nb04,
-    "05_difficulty": _nb05, "06_efficiency_tuning": _nb06, "07_privacy": _nb07, "08_patient_level": _nb08,
-}  # 00_data reads the data only
+# Each notebook's grid (unlearnlib.notebook_grids), the one its cells fetch from.
+NOTEBOOKS = GRIDS  # 00_data reads the data only
 
 
 def notebook_parameters(path: Path) -> dict[str, Any]:
@@ -228,14 +122,15 @@ def notebook_parameters(path: Path) -> dict[str, Any]:
 
 
 def notebook_specs(name: str, profile: Profile, results: ResultStore, parameters: dict | None = None) -> list:
-    """Every spec notebook ``name`` fetches at ``profile`` (placeholders where tuning is pending), in fetch order."""
+    """Every spec notebook ``name`` fetches at ``profile`` for ``parameters`` (default: its parameters
+    cell), from its grid (:func:`unlearnlib.notebook_grids.notebook_grid`) with what fetching each
+    fetches first (:func:`requirements`), placeholders where tuning is pending, in fetch order."""
     if name not in NOTEBOOKS:
         raise ValueError(f"no plan for notebook {name!r}; known: {', '.join(NOTEBOOKS)}")
     if parameters is None:
         parameters = notebook_parameters(next(p for p in notebook_paths([name]) if p.stem == name))
-    specs = _Specs(profile, results)
-    NOTEBOOKS[name](specs, {**parameters, "profile": profile.name})
-    return specs.specs
+    grid = notebook_grid(name, profile, lookup=ledger_lookup(results), **{k: v for k, v in parameters.items() if k != "profile"})
+    return _with_requirements(grid.specs)
 
 
 # ----------------------------------------------------------------------------- cost (each kind declares its own: unlearnlib.kinds)
