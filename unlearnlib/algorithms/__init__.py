@@ -21,7 +21,10 @@ The package finds the module itself: every module here except the shared pieces 
 any other by name). ``tests/test_algorithms.py`` runs every registered method and checks that
 each method module registers the method of its name, with a version and a domain for each
 hyper-parameter; the new method's own test checks what it promises (see the other methods').
-Its style in the figures is ``plots.METHOD_STYLES``; a method without one is drawn in grey.
+Outside the module, the report wants two sentences and a reference for it in
+``html_references.METHODS`` (``tests/test_report_standalone.py`` fails without them: written when
+a method's source digest keyed its rows, they could now move into the module); its style in the
+figures is ``plots.METHOD_STYLES`` (without one it is drawn in grey).
 """
 from __future__ import annotations
 
