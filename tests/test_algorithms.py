@@ -93,6 +93,29 @@ def test_registry_lists_all_methods_and_rejects_unknown_names():
         unlearn("forgetall", None, seed=0)
 
 
+def test_adding_a_method_is_one_module_the_package_finds_with_its_version_and_domains(tmp_path):
+    """Every module of the package but the shared pieces is a method module: it registers the method
+    of its name, declares its version and a domain for each hyper-parameter (tests/test_validation.py
+    checks the defaults and search spaces lie inside them). A new module is found without being listed."""
+    from pathlib import Path
+
+    import unlearnlib.algorithms as algorithms
+
+    files = {p.stem for p in Path(algorithms.__file__).parent.glob("*.py")} - {"__init__", *algorithms.SHARED_MODULES}
+    assert set(algorithms.method_modules()) == files == set(available())
+    assert available() == algorithms.ORDER  # the study's order: tables, figures and the report list them so
+    for name in available():
+        method = get_method(name)
+        assert method.run.__module__ == f"unlearnlib.algorithms.{name}"
+        assert isinstance(method.version, str) and method.version
+        assert set(method.hyperparameters.domains) == {f.name for f in dataclasses.fields(method.hyperparameters)}, name
+    for name in ("base", "common", "retrain", "zz_new_method", "a_new_method"):
+        (tmp_path / f"{name}.py").write_text("")
+    assert algorithms.method_modules([str(tmp_path)]) == ("retrain", "a_new_method", "zz_new_method")
+    with pytest.raises(ValueError, match="method 'x' needs a version"):
+        algorithms.register("x", hyperparameters=algorithms.Hyperparameters, summary="", version="")
+
+
 def test_every_method_declares_defaults_and_a_search_space():
     for name in available():
         hp_class = get_method(name).hyperparameters

@@ -6,8 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 import pytest
 
-from unlearnlib.constraints import (HYPERPARAMETER_DOMAINS, InstanceOf, Interval, Options, allowed, domain,
-                                    hyperparameter_domain, problem, require, satisfied)
+from unlearnlib.constraints import EPOCHS, SHARE, WEIGHT, InstanceOf, Interval, Options, allowed, domain, problem, require, satisfied
 
 
 @pytest.mark.parametrize(
@@ -74,9 +73,14 @@ def test_a_malformed_declaration_is_refused_naming_the_bad_value(make, message):
         make()
 
 
-def test_a_method_specific_domain_overrides_the_shared_one():
-    assert hyperparameter_domain("neggrad_plus", "alpha") == HYPERPARAMETER_DOMAINS["neggrad_plus.alpha"]
-    assert hyperparameter_domain("l1_sparse", "alpha") == HYPERPARAMETER_DOMAINS["alpha"]
+def test_each_method_declares_its_own_domains_beside_it():
+    # A name may mean something else in one method: each method's module says what its fields allow.
+    from unlearnlib.algorithms import hyperparameter_domain
+
+    assert hyperparameter_domain("neggrad_plus", "alpha") == domain(Interval(Real, 0, 1, closed="both"))
+    assert hyperparameter_domain("l1_sparse", "alpha") == WEIGHT
+    assert not satisfied(0.0, hyperparameter_domain("ssd", "alpha"))  # 0 would select every parameter
     assert satisfied(None, hyperparameter_domain("retrain", "epochs"))
-    assert not satisfied(None, hyperparameter_domain("finetune", "epochs"))
+    assert not satisfied(None, hyperparameter_domain("finetune", "epochs")) and hyperparameter_domain("finetune", "epochs") == EPOCHS
+    assert hyperparameter_domain("salun", "saliency") == SHARE and not satisfied(0.0, SHARE) and satisfied(1.0, SHARE)
     assert hyperparameter_domain("finetune", "nosuch") is None

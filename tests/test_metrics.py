@@ -274,7 +274,103 @@ def test_the_derived_metric_lists_keep_the_values_the_tables_were_made_with():
     assert report.MAIN_METRICS == MAIN_METRICS == (
         "retain_acc", "forget_acc", "test_acc", "mia_efficacy", "loss_attack", "avg_gap", "seconds", "rte")
     assert plots.METRIC_LABELS is METRIC_LABELS
-    assert list(METRIC_LABELS) == [m.name for m in METRICS]
+    assert list(METRIC_LABELS) == [m.name for m in METRICS if m.listed] == [
+        "retain_acc", "forget_acc", "val_acc", "test_acc", "mia_efficacy", "loss_attack", "avg_gap", "seconds", "rte"]
     assert METRIC_LABELS["avg_gap"] == "average gap to retrain" and METRIC_LABELS["rte"] == "run-time efficiency (x)"
     assert len({m.name for m in METRICS}) == len(METRICS)
 
+
+
+# ---------------------------------------------------------------- metrics declared with their computation
+
+
+class _Evaluated:
+    """A split's per-sample evaluation as training.Evaluation gives it, from numbers chosen here."""
+
+    def __init__(self, labels, logits):
+        self.labels, self.logits = np.asarray(labels), np.asarray(logits, float)
+        self.probs = np.exp(self.logits) / np.exp(self.logits).sum(1, keepdims=True)
+        self.preds = self.logits.argmax(1)
+        self.losses = -np.log(self.probs[np.arange(len(self.labels)), self.labels])
+
+
+def _predictions(seed=0, sex=True):
+    from unlearnlib.metrics import Predictions
+
+    rng = np.random.default_rng(seed)
+    sizes = {"retain": 60, "forget": 24, "val": 30, "test": 40}
+    splits = {name: _Evaluated(rng.integers(0, 3, n), rng.normal(size=(n, 3)) * 2) for name, n in sizes.items()}
+    attributes = {"sex": {name: rng.choice(["male", "female"], n) for name, n in sizes.items()}} if sex else {}
+    return Predictions(splits, attributes, seed=seed)
+
+
+def test_evaluation_computes_every_declared_metric_in_declaration_order_from_the_predictions():
+    from unlearnlib.metrics import METRICS, compute_metrics
+
+    p = _predictions()
+    row = compute_metrics(p)
+    assert list(row) == [m.name for m in METRICS if m.compute is not None]
+    assert list(row)[:9] == ["retain_acc", "retain_bacc", "forget_acc", "forget_bacc", "val_acc", "val_bacc", "test_acc", "test_bacc",
+                             "test_auc"]
+    test = p.splits["test"]
+    assert row["test_acc"] == float((test.labels == test.preds).mean())
+    male = p.attributes["sex"]["test"] == "male"
+    assert row["test_male_acc"] == float((test.labels[male] == test.preds[male]).mean())
+    assert row["mia_efficacy"] == mia_efficacy(p.splits["retain"].logits, p.splits["retain"].labels, test.logits, test.labels,
+                                               p.splits["forget"].logits, p.splits["forget"].labels, seed=0)
+    assert row["loss_attack"] == loss_attack(p.splits["forget"].losses, test.losses, seed=0)
+    assert row["test_classes_predicted"] == len(np.unique(test.preds))
+    # A dataset that records no sex has no per-sex columns (not NaN ones), as before.
+    assert not any("male" in name for name in compute_metrics(_predictions(sex=False)))
+
+
+def test_a_new_metric_is_one_declaration_that_re_keys_nothing_and_recomputes_only_the_rows_that_hold_it(monkeypatch):
+    """Registering a metric: every committed key stays; only the experiment rows it is declared
+    for change code version (and are recomputed, with its column); every other row keeps its own."""
+    import json
+
+    import pandas as pd
+
+    from unlearnlib import metrics
+    from unlearnlib.paths import project_root
+    from unlearnlib.profiles import get_profile
+    from unlearnlib.provenance import config_key
+    from unlearnlib.verify import from_plain
+
+    monkeypatch.setenv("UNLEARNLIB_COMPUTE_PATH", get_profile("cpu").compute_path)  # the committed rows' path
+    ledger = project_root() / "data" / "ledger"
+    if not (ledger / "experiments.csv").exists():
+        pytest.skip("no committed ledger")
+    specs = {kind: [from_plain(json.loads(s)) for s in pd.read_csv(ledger / f"{kind}.csv")["spec"]]
+             for kind in ("experiments", "tuning", "forgetting_quality")}
+    specs["originals"] = sorted({s.original for s in specs["experiments"]}, key=config_key)
+
+    def versions():
+        return {kind: [(config_key(s), s.code_version()) for s in group] for kind, group in specs.items()}
+
+    before, row_before = versions(), metrics.compute_metrics(_predictions())
+
+    def brier(p):  # the test split's Brier score
+        test = p.splits["test"]
+        return float(((test.probs - np.eye(test.probs.shape[1])[test.labels]) ** 2).sum(1).mean())
+
+    new = metrics.Metric("test_brier", "test Brier score", False, compute=brier, version="1", rows=lambda spec: spec.scenario == "sex")
+    monkeypatch.setattr(metrics, "METRICS", (*metrics.METRICS, new))
+    after, row_after = versions(), metrics.compute_metrics(_predictions())
+
+    # The column is there, and no other column changed.
+    assert row_after == {**row_before, "test_brier": brier(_predictions())}
+    # No key changed; nothing but the sex experiments changed code version.
+    assert {k: [key for key, _ in v] for k, v in after.items()} == {k: [key for key, _ in v] for k, v in before.items()}
+    for kind in ("originals", "tuning", "forgetting_quality"):
+        assert after[kind] == before[kind], kind
+    changed = [s for s, (_, old), (_, now) in zip(specs["experiments"], before["experiments"], after["experiments"]) if old != now]
+    assert changed and {s.scenario for s in changed} == {"sex"}
+    assert len(changed) == sum(s.scenario == "sex" for s in specs["experiments"]) < len(specs["experiments"])
+    assert all(now == old.replace("p2-", "p2+test_brier1-", 1)
+               for (_, old), (_, now) in zip(before["experiments"], after["experiments"]) if old != now)
+    # A versioned metric may not enter the average gap: that changes a column of every committed row.
+    with pytest.raises(ValueError, match="bump specs.PIPELINE_VERSION"):
+        metrics.check_declarations((*metrics.METRICS, metrics.Metric("x", "x", True, in_gap=True, version="1")))
+    with pytest.raises(ValueError, match="unique"):
+        metrics.check_declarations((*metrics.METRICS, metrics.METRICS[0]))

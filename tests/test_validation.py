@@ -112,21 +112,21 @@ def test_a_class_name_is_checked_against_each_dataset_of_the_grid():
 def test_every_hyperparameter_of_every_method_has_a_declared_domain():
     from dataclasses import fields
 
-    from unlearnlib.algorithms import available, get_method
-    from unlearnlib.constraints import hyperparameter_domain, satisfied
+    from unlearnlib.algorithms import available, get_method, hyperparameter_domain
+    from unlearnlib.constraints import satisfied
 
     for method in available():
         for field in fields(get_method(method).hyperparameters):
             domain = hyperparameter_domain(method, field.name)
             assert domain is not None, (
-                f"{method}.{field.name} has no declared domain: add {field.name!r} (or '{method}.{field.name}') "
-                "to HYPERPARAMETER_DOMAINS in unlearnlib/constraints.py")
+                f"{method}.{field.name} has no declared domain: add {field.name!r} to the `domains` of its "
+                f"hyper-parameters in unlearnlib/algorithms/{method}.py")
             assert satisfied(field.default, domain), f"{method}.{field.name}: the default {field.default!r} is outside its domain"
 
 
 def test_every_tuning_search_space_lies_inside_the_declared_domain():
-    from unlearnlib.algorithms import available, get_method
-    from unlearnlib.constraints import hyperparameter_domain, satisfied
+    from unlearnlib.algorithms import available, get_method, hyperparameter_domain
+    from unlearnlib.constraints import satisfied
 
     for method in available():
         for field, (kind, *bounds) in get_method(method).hyperparameters.search_space.items():

@@ -54,8 +54,8 @@ _CURRENT_PATH = contextvars.ContextVar("compute_path", default=None)
 def use_path(path: ComputePath):
     """Run every ``fit`` / ``evaluate`` inside on ``path`` unless one passes its own.
 
-    So a runner can choose the path once, and code that calls ``fit`` (the algorithms,
-    whose source digests key their records) need not change."""
+    So a runner can choose the path once, and code that calls ``fit`` (the algorithms)
+    need not change."""
     if not isinstance(path, ComputePath):
         raise TypeError(f"path must be a ComputePath (e.g. choose_path()); got {path!r}")
     token = _CURRENT_PATH.set(path)

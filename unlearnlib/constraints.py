@@ -4,13 +4,14 @@ In the spirit of scikit-learn's ``_parameter_constraints``: a parameter's domain
 of constraints and a value is allowed when it satisfies any of them. ``Interval(Real, 0,
 None, closed="neither")`` is a positive number, ``Options(str, {"group", "image"})`` one of
 two names, ``None`` the value None, a type (``str``) any instance of it. Scenario parameters
-(``scenarios``) and every method's hyper-parameters (``HYPERPARAMETER_DOMAINS`` below) are
-declared with them, so ``validation`` can refuse a bad grid before the first image loads.
+(``scenarios``) and every method's hyper-parameters (``Hyperparameters.domains``, declared in the
+method's own module, from the shared domains at the end of this one) are declared with them, so
+``validation`` can refuse a bad grid before the first image loads.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -158,37 +159,17 @@ def require(name: str, value: Any, constraints: Domain) -> None:
         raise ValueError(wrong)
 
 
-# ---------------------------------------------------------------- hyper-parameter domains
+# ---------------------------------------------------------------- shared hyper-parameter domains
 
-# The method modules are not the place for these: their source digests key the ledger, so an
-# edit there would orphan every committed result. Keyed by field name; "method.field" entries
-# override the shared one where a name means something else in one method. A test fails when
-# a registered method has a field without a domain here.
-_POSITIVE = Interval(Real, 0, None, closed="neither")
-_NON_NEGATIVE = Interval(Real, 0, None, closed="left")
-_AT_LEAST_ONE = Interval(Integral, 1, None, closed="left")
+# The words the methods declare their hyper-parameters' domains with. Each method declares its
+# own fields' domains beside its code (``Hyperparameters.domains`` in its module under
+# ``unlearnlib/algorithms/``); these are the domains that mean the same in every method.
+POSITIVE = Interval(Real, 0, None, closed="neither")
+NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+AT_LEAST_ONE = Interval(Integral, 1, None, closed="left")
 
-HYPERPARAMETER_DOMAINS: Mapping[str, Domain] = {
-    "epochs": domain(_AT_LEAST_ONE),
-    "retrain.epochs": domain(_AT_LEAST_ONE, None),  # None: as many as the original had
-    "lr": domain(_POSITIVE),
-    "batch_size": domain(_AT_LEAST_ONE),
-    "forget_batch_size": domain(_AT_LEAST_ONE),
-    "weight_decay": domain(_NON_NEGATIVE),
-    "alpha": domain(_NON_NEGATIVE),  # a loss weight or noise scale (l1_sparse, scrub, fisher)
-    "neggrad_plus.alpha": domain(Interval(Real, 0, 1, closed="both")),  # alpha*retain - (1-alpha)*forget
-    "ssd.alpha": domain(_POSITIVE),  # selection threshold: 0 would select every parameter
-    "saliency": domain(Interval(Real, 0, 1, closed="right")),  # share of weights that may change
-    "temperature": domain(_POSITIVE),
-    "gamma": domain(_NON_NEGATIVE),
-    "max_steps": domain(Interval(Integral, 0, None, closed="left")),  # 0: no max pass
-    "retain_share": domain(Interval(Real, 0, 1, closed="right")),
-    "dampening": domain(_NON_NEGATIVE),  # SSD's lambda: 0 zeroes every selected weight; fixed at 1 in tuning
-    "samples": domain(_AT_LEAST_ONE),
-    "bound": domain(Interval(Real, 0, 1, closed="right")),  # FGSM step in [0, 1] pixel units
-}
-
-
-def hyperparameter_domain(method: str, field: str) -> Domain | None:
-    """The declared domain of ``method``'s hyper-parameter ``field`` (None: not declared)."""
-    return HYPERPARAMETER_DOMAINS.get(f"{method}.{field}", HYPERPARAMETER_DOMAINS.get(field))
+EPOCHS = domain(AT_LEAST_ONE)
+LEARNING_RATE = domain(POSITIVE)
+BATCH_SIZE = domain(AT_LEAST_ONE)
+WEIGHT = domain(NON_NEGATIVE)  # a loss weight, decay or noise scale: 0 switches it off
+SHARE = domain(Interval(Real, 0, 1, closed="right"))  # a share of something: 0 would be none of it

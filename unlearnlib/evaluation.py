@@ -1,17 +1,16 @@
 """A model's metrics on one forget split, as the columns of its experiment row.
 
-:func:`model_metrics` evaluates a model on retain, forget, validation and test and assembles
-every per-model metric of the study (the functions themselves live in :mod:`unlearnlib.metrics`
-and :mod:`unlearnlib.attacks`); :func:`group_count` and :func:`shared_groups` describe the
-forget set by its groups (lesions, patients).
+:func:`model_metrics` evaluates a model on retain, forget, validation and test and computes
+every metric declared in :data:`unlearnlib.metrics.METRICS` from those predictions (each
+declaration carries its own computation); :func:`group_count` and :func:`shared_groups`
+describe the forget set by its groups (lesions, patients).
 """
 from __future__ import annotations
 
 import numpy as np
 from torch import nn
 
-from .attacks import MIN_LOSS_ATTACK_SAMPLES, loss_attack, mia_efficacy
-from .metrics import accuracy, balanced_accuracy, group_accuracies, macro_auc
+from .metrics import Predictions, compute_metrics
 from .originals import StudyData
 from .scenarios import ForgetSplit
 from .training import Evaluation, evaluate
@@ -24,27 +23,15 @@ def evaluate_splits(model: nn.Module, data: StudyData, split: ForgetSplit) -> tu
 
 
 def model_metrics(model: nn.Module, data: StudyData, split: ForgetSplit, *, seed: int) -> dict[str, float]:
-    """Every per-model metric of the study: accuracies per split (and per sex where the
-    dataset records it), test AUC, the two membership-inference attacks, and how many
-    classes the model still predicts on the test split (1 = collapsed)."""
+    """Every declared metric of the model (:data:`unlearnlib.metrics.METRICS`): accuracies per
+    split (and per sex where the dataset records it), test AUC, the two membership-inference
+    attacks, and how many classes the model still predicts on the test split (1 = collapsed)."""
     results, indices = evaluate_splits(model, data, split)
-    row: dict[str, float] = {}
-    for name, result in results.items():
-        row[f"{name}_acc"] = accuracy(result.labels, result.preds)
-        row[f"{name}_bacc"] = balanced_accuracy(result.labels, result.preds)
-    row["test_auc"] = macro_auc(results["test"].labels, results["test"].probs)
+    attributes = {}
     if data.dataset.has_sex:
         sex = data.dataset.metadata["sex"].to_numpy()
-        for name in ("forget", "test"):
-            result = results[name]
-            groups = group_accuracies(result.labels, result.preds, sex[indices[name]], values=("male", "female"))
-            row.update({f"{name}_{key}": value for key, value in groups.items()})
-    retain, test, forget = results["retain"], results["test"], results["forget"]
-    row["mia_efficacy"] = mia_efficacy(retain.logits, retain.labels, test.logits, test.labels, forget.logits, forget.labels, seed=seed)
-    enough = len(forget.losses) >= MIN_LOSS_ATTACK_SAMPLES  # a smaller forget set has no loss attack
-    row["loss_attack"] = loss_attack(forget.losses, test.losses, seed=seed) if enough else float("nan")
-    row["test_classes_predicted"] = int(len(np.unique(test.preds)))
-    return row
+        attributes["sex"] = {name: sex[index] for name, index in indices.items()}
+    return compute_metrics(Predictions(results, attributes, seed))
 
 
 def group_count(data: StudyData, indices: np.ndarray) -> int:

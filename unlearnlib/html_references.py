@@ -1,7 +1,7 @@
 """What the report says about each unlearning method, and the works it cites.
 
-Declared here, not read from the algorithm modules: a method module's source digest keys its
-ledger rows, so its docstring cannot be reworded for the page without invalidating results.
+Declared here, not read from the algorithm modules (written when a method module's source digest
+keyed its rows; since issue 31 a method declares its version, so these could move beside it).
 Each description restates, in two sentences, what that module's docstring says (mechanism
 and loss); each citation is the one the docstrings of ``unlearnlib`` give, no more (a venue
 or a title the code does not state is left out). ``tests/test_html_report.py`` fails when a

@@ -13,9 +13,9 @@ Every row computed since carries ``TRAINING_RULES`` in its ``training_rules`` co
 (:func:`provenance.stamp`). A committed row without it that either rule would change is stale:
 :func:`stale_keys` names those rows (``python -m unlearnlib ledger restale``, once), the plan then
 finds them missing and recomputes them, and ``tests/test_training_rules.py`` checks that no such
-row is left. The loops each method runs are listed here, not read from the methods' modules (a
-method's source digest keys its rows; touching it would re-key them all): a method missing from
-:data:`METHOD_LOOPS` fails loudly.
+row is left. The loops each method ran are listed here, as the code that made the committed rows
+had them (rows computed since carry ``training_rules`` and are never audited): a method missing
+from :data:`METHOD_LOOPS` fails loudly.
 """
 from __future__ import annotations
 

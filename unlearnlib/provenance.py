@@ -3,8 +3,8 @@
 Everything a ledger row or the report says about its own origin is made here:
 
 - :func:`config_key` / :func:`key_of`: stable hashes of a spec (equal specs, equal keys);
-- :func:`method_code_version`: a digest of a method's source, so that fixing one method
-  invalidates that method's rows only;
+- :func:`method_code_version`: the version a method declares beside its code, so that fixing
+  one method invalidates that method's rows only;
 - :func:`git_commit`: HEAD, marked when the code differs from it;
 - :func:`machine_fingerprint`: what decides bitwise identity of a result;
 - :func:`stamp`: the provenance columns of a row finished now.
@@ -61,37 +61,16 @@ def config_key(config: Any) -> str:
 # ----------------------------------------------------------------------------- code versions
 
 
-def _source_digest(paths: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(set(paths)):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:10]
-
-
-def _local_imports(path: Path) -> list[Path]:
-    """The module and, transitively, the sibling modules it imports (``from .x import``)."""
-    seen, todo = [], [path]
-    while todo:
-        current = todo.pop()
-        if current in seen or not current.exists():
-            continue
-        seen.append(current)
-        for line in current.read_text().splitlines():
-            words = line.split()
-            if len(words) > 1 and words[0] == "from" and words[1].startswith(".") and not words[1].startswith(".."):
-                name = words[1].lstrip(".")
-                todo += [current.parent / f"{name}.py"] if name else [current.parent / f"{w.strip(',()')}.py" for w in words[3:]]
-    return seen
-
-
-@functools.lru_cache(maxsize=None)
 def method_code_version(method: str) -> str:
-    """A digest of the method's module and the algorithm modules it uses: changing a
-    method's code invalidates its rows only (and changing shared pieces, all of theirs)."""
+    """The code version of ``method``'s rows: the version the method declares beside its code
+    (``@register(..., version=...)`` in its module under ``unlearnlib/algorithms/``). Changing it
+    recomputes that method's rows only. Declared, not a digest of the source as it was until
+    issue 31: a digest made the layout of the code decide what was recomputed (a moved line
+    re-keyed every row of the method); each method's version starts at the digest it replaced,
+    so committed rows keep their code versions."""
     from .algorithms import get_method  # the algorithms import training and models: loaded only when asked
 
-    module = Path(__import__(get_method(method).run.__module__, fromlist=["_"]).__file__)
-    return _source_digest(_local_imports(module))
+    return get_method(method).version
 
 
 def _path_note(prefix: str) -> str:

@@ -19,13 +19,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from . import metrics
 from .algorithms import Hyperparameters, get_method
 from .profiles import Profile
 from .provenance import compute_path_tag, method_code_version
 from .training import TrainConfig
 
-# Bump when shared code (data, splits, training, scenarios, metrics) changes results: every
-# row made with another value is recomputed. Method code is versioned per method.
+# Bump when shared code (data, splits, training, scenarios, the metrics of the committed rows) changes
+# results: every row made with another value is recomputed. Method code is versioned per method
+# (its declared version), a metric added since by its own version (metrics_tag).
 PIPELINE_VERSION = "2"
 # The forgetting-quality interval (fq_interval.relative_forgetting_quality), which no method digest covers:
 # 2 = delete-d jackknife over half-samples (1 was a with-replacement bootstrap, biased upward).
@@ -50,6 +52,14 @@ def _pipeline_code_version(tag: str, method: str) -> str:
     """The code that made a row: the shared pipeline's version (with the spec type's ``tag``),
     the method's code digest and the retraining code's, which every comparison depends on."""
     return f"p{PIPELINE_VERSION}{tag}-{method_code_version(method)}-{method_code_version('retrain')}{compute_path_tag()}"
+
+
+def metrics_tag(experiment: "ExperimentSpec") -> str:
+    """What the code version of an experiment row adds for the versioned metrics it holds:
+    ``+<name><version>`` each, in declaration order; "" for the metrics of the committed rows,
+    which ``PIPELINE_VERSION`` covers. See :mod:`unlearnlib.metrics` for how a metric is added
+    without re-keying or recomputing any other row."""
+    return "".join(f"+{m.name}{m.version}" for m in metrics.METRICS if m.version and (m.rows is None or m.rows(experiment)))
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,7 @@ class ExperimentSpec:
         return f"{self.original.dataset} seed {self.seed} {self.scenario}({params}) {self.method}{extra}"
 
     def code_version(self) -> str:
-        return _pipeline_code_version("", self.method)
+        return _pipeline_code_version(metrics_tag(self), self.method)
 
 
 class _OnAnExperiment:

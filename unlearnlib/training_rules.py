@@ -82,8 +82,7 @@ _EXTRA_EPOCHS = contextvars.ContextVar("extra_epochs", default=0)
 def train_longer(extra_epochs: int):
     """Every ``fit`` inside (that names no ``until`` or ``extra_epochs`` of its own) trains
     ``extra_epochs`` epochs past its schedule: how a retrain, whose module calls ``fit`` with the
-    original's recipe, trains as long as its original did (the method's source, which keys its
-    rows, need not change)."""
+    original's recipe, trains as long as its original did (the method's code need not change)."""
     if extra_epochs < 0:
         raise ValueError(f"extra_epochs must be >= 0; got {extra_epochs}")
     token = _EXTRA_EPOCHS.set(int(extra_epochs))

@@ -2,7 +2,8 @@
 
 Like scikit-learn's ``_parameter_constraints``: every scenario declares the domain of each
 parameter (``@register_scenario(name, params=...)``), every method's hyper-parameter field has
-a domain in ``constraints.HYPERPARAMETER_DOMAINS`` (the same ``Interval`` / ``Options``), and
+a domain declared beside the method (``Hyperparameters.domains``, the same ``Interval`` /
+``Options``), and
 the profiles and datasets are registries. What depends on the dataset but not on its images
 (a class name, whether it records sex) is checked against the dataset table. ``grid_problems``
 lists everything wrong with a grid at once, each message naming the offending key or value and
@@ -20,8 +21,8 @@ from dataclasses import fields
 from typing import Any
 
 from .algorithms import available as available_methods
-from .algorithms import get_method
-from .constraints import hyperparameter_domain, problem
+from .algorithms import get_method, hyperparameter_domain
+from .constraints import problem
 from .data import DATASETS
 from .data import available as available_datasets
 from .profiles import PROFILES
@@ -160,7 +161,7 @@ def _hyperparameter_problems(hyperparameters: Any) -> list[str]:
 
 
 def _field_problems(method: str, dataclass: type, values: Mapping[str, Any]) -> list[str]:
-    """Unknown fields and values outside the field's declared domain (``constraints``); a field
+    """Unknown fields and values outside the field's declared domain (the method's); a field
     without a declared domain is checked against its annotated type only."""
     hints = typing.get_type_hints(dataclass)
     declared = {f.name: f for f in fields(dataclass)}

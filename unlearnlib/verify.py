@@ -5,9 +5,11 @@ empty scratch ledger (only the memorization estimate, an input of the difficulty
 that takes many models, is copied over), so the original, the retrained model and the
 method all train again. Bitwise identity holds only on the same kind of processor with
 the same thread count and torch build: where the row's machine fingerprint equals this
-machine's, every metric must match exactly; elsewhere each difference is expressed in
-units of that metric's seed-to-seed standard deviation in the ledger and must stay within
-``tolerance_sd`` (3).
+machine's, every metric must match exactly; elsewhere the recomputation is a new draw of the
+same spec, judged by the measured noise model of :mod:`unlearnlib.seed_noise`: each difference
+in sds of a difference of two draws (sqrt(2) times the metric's pooled seed sd for the row's
+dataset and method) must stay within the Student-t limit for the sd's degrees of freedom at a
+family-wise false-alarm rate of ``alpha`` (1 %) over all comparisons of the run.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import pandas as pd
 from .ledger import Ledger
 from .profiles import activate_compute_path, get_profile
 from .provenance import machine_fingerprint
+from .seed_noise import ALPHA, judge, lookup, noise_model
 from .runner import ResultStore, run_experiment
 from .specs import SPEC_TYPES
 from .store import ModelStore
@@ -42,21 +45,11 @@ def from_plain(value):
     return value
 
 
-def _seed_sd(table: pd.DataFrame, row: pd.Series, metric: str) -> float:
-    """The seed-to-seed sd of ``metric`` among rows of the same cell as ``row`` (same dataset,
-    scenario and parameters, method and hyper-parameters; other seeds)."""
-    same = table[(table.dataset == row.dataset) & (table.scenario == row.scenario) & (table.method == row.method)
-                 & (table.hyperparameters == row.hyperparameters) & (table.scenario_description.str.split(";").str[0]
-                                                                     == str(row.scenario_description).split(";")[0])]
-    if same["seed"].nunique() < 2:  # fall back to the method's rows under this scenario
-        same = table[(table.dataset == row.dataset) & (table.scenario == row.scenario) & (table.method == row.method)]
-    return float(same.groupby("seed")[metric].mean().std()) if same["seed"].nunique() > 1 else float("nan")
-
-
-def verify(sample: int, *, seed: int = 0, profile: str = "cpu", ledger: Ledger | None = None, tolerance_sd: float = 3.0,
+def verify(sample: int, *, seed: int = 0, profile: str = "cpu", ledger: Ledger | None = None, alpha: float = ALPHA,
            progress: bool = True) -> pd.DataFrame:
     """Recompute ``sample`` randomly chosen current experiment rows of ``profile``; one row per
-    (record, metric) with the committed and recomputed values, the difference, how it is judged,
+    (record, metric) with the committed and recomputed values, the difference, its size in sds
+    of a difference of two draws (``draw_sd_units``), the limit it may reach, how it is judged,
     and ``ok``. Runs on the profile's compute path, as every other entry point does: its rows'
     code versions name that path, so on any other path none of them would be current."""
     if sample < 1:
@@ -74,6 +67,8 @@ def verify(sample: int, *, seed: int = 0, profile: str = "cpu", ledger: Ledger |
                          f"profile {profile!r}")
     chosen = np.random.default_rng(seed).choice(candidates, size=sample, replace=False)
     here = machine_fingerprint()["fingerprint"]
+    model = noise_model(table[current & (table["profile"].astype(str) == profile).to_numpy()], COMPARED)
+    comparisons = sample * len(COMPARED)
     out = []
     for position in sorted(chosen):
         row, spec = table.iloc[position], specs[position]
@@ -88,16 +83,15 @@ def verify(sample: int, *, seed: int = 0, profile: str = "cpu", ledger: Ledger |
         same_machine = str(row.fingerprint) == here
         for metric in COMPARED:
             committed, recomputed = float(row[metric]), float(fresh.get(metric, np.nan))
-            difference = recomputed - committed
+            sd, df = lookup(model, str(row.dataset), str(row.method), metric)
             if same_machine:
-                judged, ok = "exact (same fingerprint)", bool(difference == 0 or (np.isnan(committed) and np.isnan(recomputed)))
-                in_sd = float("nan")
+                judged, ok = "exact (same fingerprint)", bool(recomputed == committed or (np.isnan(committed) and np.isnan(recomputed)))
+                units, limit = float("nan"), float("nan")
             else:
-                sd = _seed_sd(table, row, metric)
-                in_sd = abs(difference) / sd if sd > 0 else (0.0 if difference == 0 else float("inf"))
-                judged, ok = f"within {tolerance_sd:g} seed sd (other fingerprint)", bool(np.isnan(difference) or in_sd <= tolerance_sd)
+                units, limit, ok = judge(committed, recomputed, sd, df, comparisons, alpha)
+                judged = f"new draw (other fingerprint): seed sd {sd:.3g}, {df} df"
             out.append({"key": row.key, "record": spec.label(), "metric": metric, "committed": committed, "recomputed": recomputed,
-                        "difference": difference, "seed_sd_units": in_sd, "judged": judged, "ok": ok,
+                        "difference": recomputed - committed, "draw_sd_units": units, "limit": limit, "judged": judged, "ok": ok,
                         "committed_machine": row.machine})
     return pd.DataFrame(out)
 

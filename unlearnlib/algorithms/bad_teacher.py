@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 import torch
 
+from ..constraints import BATCH_SIZE, EPOCHS, LEARNING_RATE, POSITIVE, SHARE, Domain, domain
 from ..training import Tensors
 from .base import Hyperparameters, register
 from .common import batches, distillation_loss, generator, step, to_device
@@ -32,12 +33,22 @@ class BadTeacherHyperparameters(Hyperparameters):
     retain_share: float = 0.3
     batch_size: int = 40
 
+    domains: ClassVar[Mapping[str, Domain]] = {
+        "epochs": EPOCHS,
+        "lr": LEARNING_RATE,
+        "temperature": domain(POSITIVE),
+        "retain_share": SHARE,
+        "batch_size": BATCH_SIZE,
+    }
     search_space: ClassVar[dict[str, tuple]] = {
         "lr": ("logfloat", 1e-5, 1e-3), "epochs": ("int", 1, 5), "retain_share": ("float", 0.1, 1.0),
     }
 
 
-@register("bad_teacher", hyperparameters=BadTeacherHyperparameters, summary="distil: original on retain, random teacher on forget")
+@register(
+    "bad_teacher", hyperparameters=BadTeacherHyperparameters, summary="distil: original on retain, random teacher on forget",
+    version="08c0bb48a6",  # the source digest it replaced: its committed rows keep their code version
+)
 def bad_teacher(model, task, hp, *, seed, progress):
     gen = generator(seed)
     good = copy.deepcopy(model).eval()

@@ -1,13 +1,19 @@
-"""The one interface every unlearning method implements, and the method registry."""
+"""The one interface every unlearning method implements, and the method registry.
+
+A method registers its run function with ``@register(name, hyperparameters=..., summary=...,
+version=...)``; its hyper-parameter dataclass declares the domain of each field
+(``domains``) and the tuning search space (``search_space``) beside it. See the package
+docstring (:mod:`unlearnlib.algorithms`) for how to add one."""
 from __future__ import annotations
 
 import copy
 import time
 from dataclasses import dataclass, fields
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Mapping
 
 from torch import nn
 
+from ..constraints import Domain
 from ..training import Tensors, TrainConfig
 
 
@@ -32,10 +38,14 @@ class UnlearningTask:
 class Hyperparameters:
     """Base for each method's hyper-parameter dataclass.
 
-    ``search_space`` maps a field to ``("float", low, high)``, ``("logfloat", low, high)``,
-    ``("int", low, high)`` or ``("choice", [values])``, for tuning.
+    ``domains`` maps every field to the values it may take (a :mod:`unlearnlib.constraints`
+    domain, e.g. ``constraints.EPOCHS``): a grid asking for another value is refused before any
+    work starts. ``search_space`` maps a field to ``("float", low, high)``, ``("logfloat", low,
+    high)``, ``("int", low, high)`` or ``("choice", [values])``, for tuning; it lies inside the
+    domains.
     """
 
+    domains: ClassVar[Mapping[str, Domain]] = {}
     search_space: ClassVar[dict[str, tuple]] = {}
 
     def as_dict(self) -> dict[str, Any]:
@@ -52,10 +62,18 @@ class UnlearnResult:
 
 @dataclass(frozen=True)
 class Method:
+    """A registered method. ``version``: its code version, declared beside its code and part of
+    the code version of every row it made (:func:`unlearnlib.provenance.method_code_version`)."""
+
     name: str
     summary: str
     hyperparameters: type[Hyperparameters]
     run: Callable[..., nn.Module]
+    version: str
+
+    def domain(self, field: str) -> Domain | None:
+        """The declared domain of hyper-parameter ``field`` (None: not declared)."""
+        return self.hyperparameters.domains.get(field)
 
 
 class UnknownMethodError(KeyError):
@@ -80,15 +98,20 @@ class DivergedError(RuntimeError):
 _REGISTRY: dict[str, Method] = {}
 
 
-def register(name: str, *, hyperparameters: type[Hyperparameters], summary: str):
+def register(name: str, *, hyperparameters: type[Hyperparameters], summary: str, version: str):
     """Register ``run(model, task, hp, *, seed, progress) -> model`` under ``name``.
 
-    ``model`` is a private copy of the original that the method may change in place."""
+    ``model`` is a private copy of the original that the method may change in place.
+    ``version``: the method's code version. Change it whenever a change of the method (or of
+    a shared piece it uses, ``common.py``, ``base.py``) changes its results: every row it made
+    is then recomputed, and no other method's. Moving or documenting code leaves it as it is."""
+    if not version or not isinstance(version, str):
+        raise ValueError(f"method {name!r} needs a version (a non-empty string); got {version!r}")
 
     def decorate(run: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"method {name!r} is registered twice")
-        _REGISTRY[name] = Method(name, summary, hyperparameters, run)
+        _REGISTRY[name] = Method(name, summary, hyperparameters, run, version)
         return run
 
     return decorate
@@ -103,6 +126,11 @@ def get_method(name: str) -> Method:
         return _REGISTRY[name]
     except KeyError:
         raise UnknownMethodError(f"unknown unlearning method {name!r}; known: {', '.join(available())}") from None
+
+
+def hyperparameter_domain(method: str, field: str) -> Domain | None:
+    """The declared domain of ``method``'s hyper-parameter ``field`` (None: not declared)."""
+    return get_method(method).domain(field)
 
 
 def unlearn(

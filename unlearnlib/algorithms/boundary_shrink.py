@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 import torch
 import torch.nn.functional as F
 
+from ..constraints import BATCH_SIZE, EPOCHS, LEARNING_RATE, SHARE, Domain
 from .base import Hyperparameters, register
 from .common import batches, generator, sgd, step, to_device
 
@@ -39,6 +40,12 @@ class BoundaryShrinkHyperparameters(Hyperparameters):
     bound: float = 0.1  # FGSM step, in [0, 1] pixel units
     batch_size: int = 32
 
+    domains: ClassVar[Mapping[str, Domain]] = {
+        "epochs": EPOCHS,
+        "lr": LEARNING_RATE,
+        "bound": SHARE,  # FGSM step in (0, 1] pixel units
+        "batch_size": BATCH_SIZE,
+    }
     search_space: ClassVar[dict[str, tuple]] = {
         "lr": ("logfloat", 1e-5, 1e-3), "epochs": ("int", 5, 60), "bound": ("float", 0.01, 0.3),
     }
@@ -67,7 +74,10 @@ def nearest_wrong_labels(model, x: torch.Tensor, y: torch.Tensor, hp) -> torch.T
     return adversarial_labels(model, x, y, hp.bound)
 
 
-@register("boundary_shrink", hyperparameters=BoundaryShrinkHyperparameters, summary="fine-tune forget towards its FGSM-attacked label")
+@register(
+    "boundary_shrink", hyperparameters=BoundaryShrinkHyperparameters, summary="fine-tune forget towards its FGSM-attacked label",
+    version="daeca95e5a",  # the source digest it replaced: its committed rows keep their code version
+)
 def boundary_shrink(model, task, hp, *, seed, progress):
     gen = generator(seed)
     attacker = copy.deepcopy(model)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
+from ..constraints import EPOCHS, LEARNING_RATE, Domain
 from ..training import fit
 from .base import Hyperparameters, register
 
@@ -25,10 +26,17 @@ class FinetuneHyperparameters(Hyperparameters):
     epochs: int = 5
     lr: float = 0.01
 
+    domains: ClassVar[Mapping[str, Domain]] = {
+        "epochs": EPOCHS,
+        "lr": LEARNING_RATE,
+    }
     search_space: ClassVar[dict[str, tuple]] = {"lr": ("logfloat", 1e-3, 1e-1), "epochs": ("int", 1, 6)}
 
 
-@register("finetune", hyperparameters=FinetuneHyperparameters, summary="continue training on retain only (FT)")
+@register(
+    "finetune", hyperparameters=FinetuneHyperparameters, summary="continue training on retain only (FT)",
+    version="b15b1947f6",  # the source digest it replaced: its committed rows keep their code version
+)
 def finetune(model, task, hp, *, seed, progress):
     # min_steps 0: the epochs are the method's budget, not the original's floor on steps
     recipe = dataclasses.replace(task.recipe, epochs=hp.epochs, lr=hp.lr, warmup_epochs=0, min_steps=0)

@@ -21,12 +21,13 @@ that is the reference's mechanism too, not a bug of this port. ``clamped_share``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, vmap
 
+from ..constraints import AT_LEAST_ONE, BATCH_SIZE, WEIGHT, Domain, domain
 from .base import Hyperparameters, register
 from .common import generator, to_device
 
@@ -37,6 +38,11 @@ class FisherHyperparameters(Hyperparameters):
     samples: int = 1000  # retain samples for the Fisher estimate (cost grows with classes x samples)
     batch_size: int = 64
 
+    domains: ClassVar[Mapping[str, Domain]] = {
+        "alpha": WEIGHT,  # the noise scale
+        "samples": domain(AT_LEAST_ONE),
+        "batch_size": BATCH_SIZE,
+    }
     search_space: ClassVar[dict[str, tuple]] = {"alpha": ("logfloat", 1e-9, 1e-5)}
 
 
@@ -87,7 +93,10 @@ def noise_variance(name: str, parameter: torch.Tensor, fisher: torch.Tensor, alp
     return var
 
 
-@register("fisher", hyperparameters=FisherHyperparameters, summary="noise scaled by the inverse retain Fisher (Fisher forgetting)")
+@register(
+    "fisher", hyperparameters=FisherHyperparameters, summary="noise scaled by the inverse retain Fisher (Fisher forgetting)",
+    version="a454f66964",  # the source digest it replaced: its committed rows keep their code version
+)
 def fisher(model, task, hp, *, seed, progress):
     gen = generator(seed)
     chosen = torch.randperm(len(task.retain), generator=gen)[: hp.samples]

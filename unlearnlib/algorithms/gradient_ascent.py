@@ -13,10 +13,11 @@ Loss: -CE(forget).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 import torch.nn.functional as F
 
+from ..constraints import BATCH_SIZE, EPOCHS, LEARNING_RATE, Domain
 from .base import Hyperparameters, register
 from .common import batches, generator, sgd, step, to_device
 
@@ -27,10 +28,18 @@ class GradientAscentHyperparameters(Hyperparameters):
     lr: float = 1e-4
     batch_size: int = 64
 
+    domains: ClassVar[Mapping[str, Domain]] = {
+        "epochs": EPOCHS,
+        "lr": LEARNING_RATE,
+        "batch_size": BATCH_SIZE,
+    }
     search_space: ClassVar[dict[str, tuple]] = {"lr": ("logfloat", 1e-5, 1e-2), "epochs": ("int", 1, 20)}
 
 
-@register("gradient_ascent", hyperparameters=GradientAscentHyperparameters, summary="ascend the loss on forget (GA / NegGrad)")
+@register(
+    "gradient_ascent", hyperparameters=GradientAscentHyperparameters, summary="ascend the loss on forget (GA / NegGrad)",
+    version="73eedc4f0a",  # the source digest it replaced: its committed rows keep their code version
+)
 def gradient_ascent(model, task, hp, *, seed, progress):
     gen = generator(seed)
     optimizer = sgd(model, hp.lr)

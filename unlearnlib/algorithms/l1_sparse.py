@@ -13,11 +13,12 @@ Loss: CE(retain) + alpha_t * ||theta||_1,  alpha_t = alpha * (1 - t / T).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 import torch
 import torch.nn.functional as F
 
+from ..constraints import BATCH_SIZE, EPOCHS, LEARNING_RATE, WEIGHT, Domain
 from .base import Hyperparameters, register
 from .common import batches, generator, sgd, step, to_device
 
@@ -29,6 +30,12 @@ class L1SparseHyperparameters(Hyperparameters):
     alpha: float = 5e-4
     batch_size: int = 64
 
+    domains: ClassVar[Mapping[str, Domain]] = {
+        "epochs": EPOCHS,
+        "lr": LEARNING_RATE,
+        "alpha": WEIGHT,  # the l1 penalty's weight
+        "batch_size": BATCH_SIZE,
+    }
     search_space: ClassVar[dict[str, tuple]] = {
         "lr": ("logfloat", 1e-3, 1e-1), "epochs": ("int", 1, 5), "alpha": ("logfloat", 1e-6, 1e-3),
     }
@@ -38,7 +45,10 @@ def l1_norm(model) -> torch.Tensor:
     return sum(parameter.abs().sum() for parameter in model.parameters())
 
 
-@register("l1_sparse", hyperparameters=L1SparseHyperparameters, summary="fine-tune on retain with a decaying l1 penalty")
+@register(
+    "l1_sparse", hyperparameters=L1SparseHyperparameters, summary="fine-tune on retain with a decaying l1 penalty",
+    version="ac3779fe70",  # the source digest it replaced: its committed rows keep their code version
+)
 def l1_sparse(model, task, hp, *, seed, progress):
     gen = generator(seed)
     optimizer = sgd(model, hp.lr)

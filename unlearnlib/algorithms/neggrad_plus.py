@@ -15,11 +15,13 @@ Loss: alpha * (CE(retain) + wd/2 * ||theta - theta_0||^2) - (1 - alpha) * CE(for
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from numbers import Real
+from typing import ClassVar, Mapping
 
 import torch
 import torch.nn.functional as F
 
+from ..constraints import BATCH_SIZE, EPOCHS, LEARNING_RATE, WEIGHT, Domain, Interval, domain
 from .base import Hyperparameters, register
 from .common import generator, paired_batches, sgd, step, to_device
 
@@ -32,6 +34,13 @@ class NegGradPlusHyperparameters(Hyperparameters):
     batch_size: int = 64
     weight_decay: float = 5e-4  # of the pull towards the starting weights
 
+    domains: ClassVar[Mapping[str, Domain]] = {
+        "alpha": domain(Interval(Real, 0, 1, closed="both")),  # alpha*retain - (1-alpha)*forget
+        "epochs": EPOCHS,
+        "lr": LEARNING_RATE,
+        "batch_size": BATCH_SIZE,
+        "weight_decay": WEIGHT,
+    }
     search_space: ClassVar[dict[str, tuple]] = {
         "lr": ("logfloat", 1e-3, 1e-1), "epochs": ("int", 1, 3), "alpha": ("float", 0.5, 0.999),
     }
@@ -41,7 +50,10 @@ def pull_to_start(model, start: list[torch.Tensor], weight_decay: float) -> torc
     return weight_decay / 2 * sum((p - p0).pow(2).sum() for p, p0 in zip(model.parameters(), start))
 
 
-@register("neggrad_plus", hyperparameters=NegGradPlusHyperparameters, summary="alpha*CE(retain) - (1-alpha)*CE(forget) (NegGrad+)")
+@register(
+    "neggrad_plus", hyperparameters=NegGradPlusHyperparameters, summary="alpha*CE(retain) - (1-alpha)*CE(forget) (NegGrad+)",
+    version="242e802945",  # the source digest it replaced: its committed rows keep their code version
+)
 def neggrad_plus(model, task, hp, *, seed, progress):
     gen = generator(seed)
     start = [p.detach().clone() for p in model.parameters()]

@@ -15,11 +15,12 @@ Loss: CE(retain) + CE(forget, labels ~ U{0..K-1} redrawn each epoch), over their
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 import torch
 import torch.nn.functional as F
 
+from ..constraints import BATCH_SIZE, EPOCHS, LEARNING_RATE, Domain
 from ..training import Tensors
 from .base import Hyperparameters, register
 from .common import batches, generator, sgd, step, to_device, uniform_labels
@@ -31,6 +32,11 @@ class RandomLabelHyperparameters(Hyperparameters):
     lr: float = 0.01
     batch_size: int = 64
 
+    domains: ClassVar[Mapping[str, Domain]] = {
+        "epochs": EPOCHS,
+        "lr": LEARNING_RATE,
+        "batch_size": BATCH_SIZE,
+    }
     search_space: ClassVar[dict[str, tuple]] = {"lr": ("logfloat", 1e-3, 1e-1), "epochs": ("int", 1, 5)}
 
 
@@ -59,7 +65,10 @@ def train_on_random_labels(model, task, hp, gen: torch.Generator, *, grad_mask=N
             step(optimizer, F.cross_entropy(model(x), y), before_update=mask_gradients if grad_mask is not None else None)
 
 
-@register("random_label", hyperparameters=RandomLabelHyperparameters, summary="train on retain + forget with random labels (RL)")
+@register(
+    "random_label", hyperparameters=RandomLabelHyperparameters, summary="train on retain + forget with random labels (RL)",
+    version="a6ed5838fb",  # the source digest it replaced: its committed rows keep their code version
+)
 def random_label(model, task, hp, *, seed, progress):
     train_on_random_labels(model, task, hp, generator(seed))
     return model

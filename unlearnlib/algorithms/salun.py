@@ -13,11 +13,12 @@ Mask: m = 1[|grad_theta CE(forget)| in the top `saliency` share]; then RL with g
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 import torch
 import torch.nn.functional as F
 
+from ..constraints import BATCH_SIZE, EPOCHS, LEARNING_RATE, SHARE, Domain
 from .base import Hyperparameters, register
 from .common import generator, to_device
 from .random_label import train_on_random_labels
@@ -30,6 +31,12 @@ class SalUnHyperparameters(Hyperparameters):
     saliency: float = 0.5  # share of weights that may change
     batch_size: int = 64
 
+    domains: ClassVar[Mapping[str, Domain]] = {
+        "epochs": EPOCHS,
+        "lr": LEARNING_RATE,
+        "saliency": SHARE,  # share of weights that may change
+        "batch_size": BATCH_SIZE,
+    }
     search_space: ClassVar[dict[str, tuple]] = {
         "lr": ("logfloat", 1e-3, 1e-1), "epochs": ("int", 1, 5), "saliency": ("float", 0.1, 0.9),
     }
@@ -60,7 +67,10 @@ def saliency_mask(model, forget, share: float, batch_size: int = 256) -> list[to
     return [c.view_as(m) for c, m in zip(chosen.split([m.numel() for m in magnitudes]), magnitudes)]
 
 
-@register("salun", hyperparameters=SalUnHyperparameters, summary="random labels on the most forget-salient weights (SalUn)")
+@register(
+    "salun", hyperparameters=SalUnHyperparameters, summary="random labels on the most forget-salient weights (SalUn)",
+    version="04d6deb45e",  # the source digest it replaced: its committed rows keep their code version
+)
 def salun(model, task, hp, *, seed, progress):
     mask = saliency_mask(model, task.forget, hp.saliency)
     train_on_random_labels(model, task, hp, generator(seed), grad_mask=mask)

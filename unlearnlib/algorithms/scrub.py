@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import ClassVar
+from numbers import Integral
+from typing import ClassVar, Mapping
 
 import torch
 import torch.nn.functional as F
 
+from ..constraints import BATCH_SIZE, EPOCHS, LEARNING_RATE, POSITIVE, WEIGHT, Domain, Interval, domain
 from .base import Hyperparameters, register
 from .common import batches, distillation_loss, generator, sgd, step, to_device
 
@@ -44,6 +46,16 @@ class ScrubHyperparameters(Hyperparameters):
     batch_size: int = 128  # retain loader
     forget_batch_size: int = 512  # forget loader: bounds the number of ascent steps
 
+    domains: ClassVar[Mapping[str, Domain]] = {
+        "epochs": EPOCHS,
+        "max_steps": domain(Interval(Integral, 0, None, closed="left")),  # 0: no max pass
+        "lr": LEARNING_RATE,
+        "temperature": domain(POSITIVE),
+        "alpha": WEIGHT,
+        "gamma": WEIGHT,
+        "batch_size": BATCH_SIZE,
+        "forget_batch_size": BATCH_SIZE,
+    }
     search_space: ClassVar[dict[str, tuple]] = {
         "lr": ("logfloat", 1e-4, 1e-2),
         "epochs": ("int", 1, 4),
@@ -54,7 +66,10 @@ class ScrubHyperparameters(Hyperparameters):
     }
 
 
-@register("scrub", hyperparameters=ScrubHyperparameters, summary="teacher-student: diverge on forget, agree on retain (SCRUB)")
+@register(
+    "scrub", hyperparameters=ScrubHyperparameters, summary="teacher-student: diverge on forget, agree on retain (SCRUB)",
+    version="9728489a6d",  # the source digest it replaced: its committed rows keep their code version
+)
 def scrub(model, task, hp, *, seed, progress):
     gen = generator(seed)
     teacher = copy.deepcopy(model).eval()

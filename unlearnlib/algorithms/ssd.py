@@ -48,12 +48,13 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..constraints import BATCH_SIZE, POSITIVE, WEIGHT, Domain, domain
 from ..training import Tensors
 from .base import Hyperparameters, register
 from .common import to_device
@@ -68,6 +69,11 @@ class SSDHyperparameters(Hyperparameters):
     dampening: float = 1.0  # lambda: the reference's 1, not tuned (see the module docstring)
     batch_size: int = 128
 
+    domains: ClassVar[Mapping[str, Domain]] = {
+        "alpha": domain(POSITIVE),  # selection threshold: 0 would select every parameter
+        "dampening": WEIGHT,  # lambda: 0 zeroes every selected weight; fixed at 1 in tuning
+        "batch_size": BATCH_SIZE,
+    }
     search_space: ClassVar[dict[str, tuple]] = {"alpha": ("logfloat", 1.0, 12.0)}
 
 
@@ -158,7 +164,10 @@ def dampened_share(selected: list[torch.Tensor]) -> float:
     return float(sum(int(s.sum()) for s in selected) / sum(s.numel() for s in selected))
 
 
-@register("ssd", hyperparameters=SSDHyperparameters, summary="dampen weights important to forget only (SSD, no training)")
+@register(
+    "ssd", hyperparameters=SSDHyperparameters, summary="dampen weights important to forget only (SSD, no training)",
+    version="ceee505a8e",  # the source digest it replaced: its committed rows keep their code version
+)
 def ssd(model, task, hp, *, seed, progress):
     train_importance, forget_importance = ssd_importances(model, task, hp.batch_size, seed=seed)
     with torch.no_grad():
