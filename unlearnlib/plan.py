@@ -14,17 +14,11 @@ depends on the settings its tuning run will choose. While that tuning row is mis
 experiment (and the forgetting-quality run or relearning attack on it) counts as pending,
 with a placeholder spec, and the plan says how many such rows there are.
 
-Cost, in trainings of one HAM10000 original of the profile (= 1): a model trained on ``n``
-images costs its optimizer steps over the original's (so BreastMNIST, or a retain set, scales
-with its training-set size, floors on steps included); a retrain trains on the retain set; an
-approximate method's run costs :data:`METHOD_RUN_FRACTION` of an original (declared, not
-measured); a tuning run its trials' runs plus its retrain; forgetting quality N method runs
-plus 2N retrains (shared by the methods on one forget set); the memorization estimate its
-models on half the data; a relearning attack its steps (plus the method's run again: unlearned
-models are not cached). Time: the seconds the ledger records for rows of that kind and profile
-divided by their cost, where there are such rows; else :data:`DEFAULT_SECONDS_PER_TRAINING`
-of the profile. The table says which. A row two notebooks share is listed under the first
-that fetches it (the notebooks run in order).
+Cost, in trainings of one HAM10000 original of the profile, is each kind's own
+(:meth:`unlearnlib.kinds.RowKind.cost`, the model in :mod:`unlearnlib.cost`). Time: the seconds
+the ledger records for rows of that kind and profile divided by their cost, where there are such
+rows; else :data:`DEFAULT_SECONDS_PER_TRAINING`. A row two notebooks share is listed under the
+first that fetches it (the notebooks run in order).
 """
 from __future__ import annotations
 
