@@ -30,18 +30,19 @@ def _settings(values: dict[str, str | None]):
     """Set (or unset) environment settings for the duration of one task, then restore them."""
     before = {name: os.environ.get(name) for name in values}
     try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _apply(values)
         yield
     finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _apply(before)
+
+
+def _apply(values: dict[str, str | None]) -> None:
+    """Set each environment setting to its value; None unsets it."""
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _identities(table: pd.DataFrame) -> set[tuple[str, str]]:
