@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import forget_sets, paper
+from . import forget_sets, paper, readme_findings
 from .html_report import build_report
 from .ledger import MissingResultError
 from .paths import figures_dir, notebook_paths, project_root
@@ -207,4 +207,7 @@ def write_html_report(executed: list[Path], *, export_notebooks: bool = True) ->
     (see ``unlearnlib.html_report``; ``render_report()`` rebuilds it without executing)."""
     paper.write_verdicts(figures_dir())  # every notebook's verdicts in one table, which the report and README read
     forget_sets.write_overlap()  # how often seeds draw the same images, from the committed forget sets
-    return build_report(executed, figures=figures_dir(), export_notebooks=export_notebooks)
+    report = build_report(executed, figures=figures_dir(), export_notebooks=export_notebooks)
+    if figures_dir() == project_root() / "figures":  # the committed outputs: the README's findings follow them
+        readme_findings.update(project_root() / "README.md", figures_dir(), executed)
+    return report
