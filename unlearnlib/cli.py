@@ -191,6 +191,16 @@ def _ledger_restale(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger_forget_sets(args: argparse.Namespace) -> int:
+    from . import forget_sets
+
+    added = forget_sets.record(forget_sets.study_specs(args.profile))
+    table = forget_sets.overlap_table(forget_sets.read())
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"\n{added} forget set(s) added to {forget_sets.path()}")
+    return 0
+
+
 def _verify(args: argparse.Namespace) -> int:
     from .verify import verify
 
@@ -334,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(training.py: no short batch, an original that fits) that those rules change (issue 32)")
     restale_cmd.add_argument("--apply", action="store_true", help="drop them, so that reproduce recomputes them (default: only count them)")
     restale_cmd.set_defaults(run=_ledger_restale)
+
+    sets = ledger.add_parser("forget-sets", help="add to data/ledger/forget_sets.csv the image indices of every forget set the "
+                                                 "profile's notebooks read that it lacks, and print how often seeds draw the same images")
+    sets.add_argument("--profile", default="cpu", help="smoke, cpu (default) or gpu")
+    sets.set_defaults(run=_ledger_forget_sets)
 
     check = commands.add_parser("verify", help="recompute K random ledger rows from scratch and compare them with the committed ones")
     check.add_argument("--sample", type=int, default=2, help="how many rows (default 2)")

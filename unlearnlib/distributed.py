@@ -311,7 +311,7 @@ def reproduce_on_dask(*, profile: str, notebooks: list[str] | None = None, worke
     """``reproduce`` on Dask: compute every pending row on the cluster, print the run's utilization
     in one line, then render the notebooks from the ledger (``--from-ledger``: a row the plan
     missed fails the render, naming it)."""
-    from .reproduce import reproduce
+    from .reproduce import record_forget_sets, reproduce
 
     parameters = render.get("parameters")
     if client is not None:
@@ -320,4 +320,5 @@ def reproduce_on_dask(*, profile: str, notebooks: list[str] | None = None, worke
         with dask_client(workers=workers, scheduler=scheduler) as own:
             computed = compute_pending(profile, notebooks, client=own, parameters=parameters)
     print(f"[reproduce] {computed.appended} row(s) computed; {computed.utilization.line()}", flush=True)
+    record_forget_sets(profile, notebooks, parameters)
     return reproduce(profile=profile, notebooks=notebooks, from_ledger=True, **render)

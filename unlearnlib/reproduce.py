@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import paper
+from . import forget_sets, paper, readme_findings
 from .html_report import build_report
 from .ledger import MissingResultError
 from .paths import figures_dir, notebook_paths, project_root
@@ -63,6 +63,8 @@ def reproduce(
             raise
         make_stable(target)
         written.append(target)
+    if not from_ledger:
+        record_forget_sets(profile, notebooks, parameters)
     if notebooks is None:
         print(f"[reproduce] report: {write_html_report(written)}", flush=True)
     return written
@@ -194,8 +196,18 @@ def _merged_streams(outputs: list) -> list:
     return merged
 
 
+def record_forget_sets(profile: str, notebooks: list[str] | None, parameters: dict | None) -> None:
+    """Commit-ready image indices of every forget set the notebooks read (``unlearnlib.forget_sets``)."""
+    added = forget_sets.record(forget_sets.study_specs(profile, notebooks, parameters))
+    print(f"[reproduce] forget sets: {added} added to {forget_sets.path()}", flush=True)
+
+
 def write_html_report(executed: list[Path], *, export_notebooks: bool = True) -> Path:
     """``figures/report.html`` for the executed notebooks, with their HTML exports
     (see ``unlearnlib.html_report``; ``render_report()`` rebuilds it without executing)."""
     paper.write_verdicts(figures_dir())  # every notebook's verdicts in one table, which the report and README read
-    return build_report(executed, figures=figures_dir(), export_notebooks=export_notebooks)
+    forget_sets.write_overlap()  # how often seeds draw the same images, from the committed forget sets
+    report = build_report(executed, figures=figures_dir(), export_notebooks=export_notebooks)
+    if figures_dir() == project_root() / "figures":  # the committed outputs: the README's findings follow them
+        readme_findings.update(project_root() / "README.md", figures_dir(), executed)
+    return report
