@@ -129,22 +129,23 @@ def test_log_axes_of_tuning_panels_label_few_ticks():
     assert len(ax.get_xticks()) <= 4
 
 
-def test_relearning_figure_draws_the_tested_gap_with_its_margin_and_verdict():
-    summary = pd.DataFrame([
-        {"dataset": "d", "method": m, "forget_acc_before": b, "relearn_forget_acc": a, "difference": dif, "ci_low": lo, "ci_high": hi,
-         "verdict": v}
-        for m, b, a, dif, lo, hi, v in [("original", 0.98, 0.95, 0.2, 0.19, 0.21, "recovers under relearning"),
-                                         ("retrain", 0.75, 0.75, 0.0, 0.0, 0.0, "survives relearning"),
-                                         ("finetune", 0.86, 0.85, 0.01, -0.02, 0.04, "survives relearning"),
-                                         ("ssd", 0.2, 0.9, 0.6, 0.5, 0.7, "recovers under relearning")]])
-    fig = study_plots.relearning_figure(summary, datasets=["d"], margin=0.05, failing={("d", "ssd"): (3, 5)})
-    left, right = fig.axes[:2]
-    assert [t.get_text() for t in left.get_yticklabels()] == ["original", "retrain", "finetune", "ssd (failed 3 of 5)"]
-    words = [t.get_text() for t in right.texts]
-    assert words[:3] == ["recovers", "0 by construction", "survives"]
-    assert right.get_xlim()[1] < 0.5  # ssd (failed) does not set the scale
-    band = [p for p in right.patches]
+def test_relearning_change_figure_draws_the_excess_change_per_k_with_its_margin_and_verdict():
+    rows = [("original", 0, -0.05, -0.07, -0.03, "recovers less than retraining", 0), ("retrain", 0, 0.0, 0.0, 0.0, "reference (0 by construction)", 0),
+            ("finetune", 0, 0.01, -0.02, 0.04, "changes like retraining", 0), ("ssd", 0, 0.6, 0.5, 0.7, "recovers more than retraining", 0),
+            ("original", 5, -0.04, -0.06, -0.02, "recovers less than retraining", 0), ("retrain", 5, 0.0, 0.0, 0.0, "reference (0 by construction)", 0),
+            ("finetune", 5, 0.02, -0.01, 0.05, "undetermined", 1), ("ssd", 5, 0.5, 0.4, 0.6, "recovers more than retraining", 0)]
+    table = pd.DataFrame([{"dataset": "d", "method": m, "k_forget": k, "excess_change": e, "ci_low": lo, "ci_high": hi, "verdict": v,
+                           "failed_runs": f, "runs": 5} for m, k, e, lo, hi, v, f in rows])
+    fig = study_plots.relearning_change_figure(table, datasets=["d"], margin=0.05, failing={("d", "ssd"): (3, 5)})
+    ax = fig.axes[0]
+    # Failed unlearning runs, or an attack that did not finish, name the method "failed k of n".
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["original", "retrain", "finetune (failed 1 of 10)", "ssd (failed 3 of 5)"]
+    words = [t.get_text() for t in ax.texts]
+    assert words[:4] == ["less", "less", "0", "0"] and "like retrain" in words and "?" in words
+    assert ax.get_xlim()[1] < 0.4  # ssd (failed) does not set the scale
+    band = [p for p in ax.patches]
     assert band and band[0].get_x() == pytest.approx(-0.05)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["k = 0 forget images in the attack", "k = 5 forget images in the attack"]
 
 
 def test_primary_endpoint_figure_stars_only_methods_without_failed_runs():

@@ -1,6 +1,9 @@
 """The retain-only relearning attack: what it sees, what it changes, what it recovers, its ledger rows."""
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,9 +14,11 @@ import unlearnlib.relearn as relearn_module
 from unlearnlib.runner import ResultStore
 from unlearnlib.specs import ExperimentSpec, OriginalSpec
 from unlearnlib.ledger import MissingResultError
+from unlearnlib.provenance import config_key, key_of, plain
 from unlearnlib.profiles import Profile
-from unlearnlib.relearn import (SURVIVAL_MARGIN, RelearnBudget, RelearnSpec, relearn, relearn_subset, relearning_attack,
-                                relearning_rows, relearning_table, relearning_verdict, run_relearning)
+from unlearnlib.relearn import (RelearnBudget, RelearnSpec, forget_in_attack, relearn, relearn_subset, relearning_attack,
+                                relearning_rows, run_relearning)
+from unlearnlib.relearn_verdict import SURVIVAL_MARGIN, relearning_table, relearning_verdict
 from unlearnlib.store import ModelStore
 from unlearnlib.training import Tensors, TrainConfig, fit
 
@@ -69,6 +74,44 @@ def test_the_attack_trains_on_retain_images_only(monkeypatch):
         relearning_attack(_mlp(0), tensors, retain=np.append(retain, forget[0]), forget=forget, budget=SMALL, seed=0)
 
 
+def test_with_k_forget_the_attack_trains_on_k_forget_images_plus_the_retain_subset_and_measures_the_rest(monkeypatch):
+    tensors, retain, forget = _blobs()
+    seen_data = []
+    real = relearn_module.relearn
+    monkeypatch.setattr(relearn_module, "relearn", lambda model, data, budget, seed: seen_data.append(data) or real(model, data, budget, seed))
+    model = _mlp(0)
+    outcome = relearning_attack(model, tensors, retain=retain, forget=forget, budget=SMALL, seed=0, k_forget=3)
+    (trained,) = seen_data
+    subset = relearn_subset(retain, SMALL.subset_size(len(retain)), seed=0)
+    assert np.array_equal(outcome.subset, subset)  # the same retain subset as without forget images
+    assert len(trained) == len(subset) + 3
+    # Exactly the 3 drawn forget images are in the attack set, each once.
+    is_forget = (trained.x[:, None, :] == tensors.x[forget][None, :, :]).all(-1)
+    assert is_forget.sum() == 3 and set(forget[is_forget.any(0).numpy()]) == set(outcome.seen)
+    assert len(outcome.seen) == 3 and set(outcome.seen) <= set(forget)
+    assert sorted([*outcome.seen, *outcome.unseen]) == sorted(forget) and not set(outcome.seen) & set(outcome.unseen)
+    # Forget accuracy is measured on the 5 unseen forget images only.
+    from unlearnlib.training import evaluate
+
+    assert outcome.forget_acc == evaluate(outcome.model, tensors.subset(outcome.unseen)).accuracy
+    assert outcome.steps == SMALL.steps(len(subset) + 3)
+
+
+def test_k_forget_draws_nested_forget_images_with_the_seed_and_is_validated():
+    forget = np.arange(100, 160)
+    few, more = forget_in_attack(forget, 5, seed=2), forget_in_attack(forget, 25, seed=2)
+    assert len(few) == 5 and len(more) == 25 and set(few) <= set(more) <= set(forget)
+    assert np.array_equal(few, forget_in_attack(forget, 5, seed=2)) and not np.array_equal(few, forget_in_attack(forget, 5, seed=3))
+    assert len(forget_in_attack(forget, 0, seed=2)) == 0
+    with pytest.raises(ValueError, match=r"k_forget must be an integer in \[0, 60\).*got 60"):
+        forget_in_attack(forget, 60, seed=0)
+    with pytest.raises(ValueError, match="k_forget must be a non-negative integer.*got -1"):
+        _spec("finetune", k_forget=-1)
+    tensors, retain, forget8 = _blobs()
+    with pytest.raises(ValueError, match=r"\[0, 8\).*got 8"):
+        relearning_attack(_mlp(0), tensors, retain=retain, forget=forget8, budget=SMALL, seed=0, k_forget=8)
+
+
 def test_the_input_model_is_unchanged_and_a_seed_fixes_the_result():
     tensors, retain, forget = _blobs()
     model = _mlp(0)
@@ -121,8 +164,8 @@ def test_verdicts_follow_the_interval_and_the_margin():
     assert table.loc["m", "n_seeds"] == 3 and table.loc["m", "margin"] == SURVIVAL_MARGIN
 
 
-def _spec(method, **hp):
-    return RelearnSpec(ExperimentSpec.build(ORIGINAL, "random", method, hyperparameters=hp, fraction=0.1), SMALL)
+def _spec(method, k_forget=0, **hp):
+    return RelearnSpec(ExperimentSpec.build(ORIGINAL, "random", method, hyperparameters=hp, fraction=0.1), SMALL, k_forget)
 
 
 def test_the_ledger_row_is_written_once_and_reused(tmp_path, monkeypatch):
@@ -152,3 +195,62 @@ def test_a_missing_row_fails_before_any_data_is_loaded_when_computing_is_off(tmp
     monkeypatch.setattr(relearn_module, "load_study_data", lambda *a, **k: pytest.fail("data loaded although computing is off"))
     with pytest.raises(MissingResultError, match="lacks 1 of 1 relearning rows"):
         relearning_rows([_spec("finetune")], results=ResultStore(tmp_path / "ledger"), progress=False)
+
+
+def test_a_row_with_forget_images_in_the_attack_is_keyed_apart_and_measured_on_the_unseen_ones(tmp_path, monkeypatch):
+    stores = {"models": ModelStore(tmp_path / "models"), "results": ResultStore(tmp_path / "ledger")}
+    calls = []
+    real = relearn_module.relearn
+    monkeypatch.setattr(relearn_module, "relearn", lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
+    plain_row = run_relearning(_spec("gradient_ascent"), **stores)
+    with_forget = run_relearning(_spec("gradient_ascent", k_forget=4), **stores)
+    assert len(calls) == 6  # retrain, original and method per k: the references are cached per k
+    assert calls[3:] == [n + 4 for n in calls[:3]]
+    assert with_forget["key"] != plain_row["key"] and with_forget["k_forget"] == 4
+    assert with_forget["forget_unseen"] == with_forget["forget_size"] - 4 and "k_forget" not in plain_row
+    assert '"k_forget": 4' in with_forget["spec"] and "k_forget" not in plain_row["spec"]
+    # relearning_rows carries k for every row, 0 for the retain-only ones.
+    rows = relearning_rows([_spec("gradient_ascent"), _spec("gradient_ascent", k_forget=4)], results=stores["results"], progress=False)
+    assert list(rows["k_forget"]) == [0, 4] and len(calls) == 6
+    with pytest.raises(ValueError, match=r"k_forget must be an integer in \[0, \d+\).*got 999"):
+        run_relearning(_spec("finetune", k_forget=999), **stores)
+
+
+def test_k_forget_at_0_keeps_the_key_a_spec_had_before_the_field(monkeypatch):
+    spec = _spec("finetune")
+    assert spec == RelearnSpec(spec.experiment, SMALL) and "k_forget" not in json.dumps(plain(spec))
+    before = {"__type__": "RelearnSpec", "budget": plain(SMALL), "experiment": plain(spec.experiment)}  # the spec's plain() until issue 33
+    assert config_key(spec) == key_of(json.dumps(before, sort_keys=True))
+    assert config_key(_spec("finetune", k_forget=5)) != config_key(spec)
+
+
+def _committed_relearning_rows() -> pd.DataFrame:
+    from unlearnlib.paths import project_root
+
+    path = project_root() / "data" / "ledger" / "relearning.csv"
+    if not path.exists():
+        pytest.skip(f"no committed relearning rows at {path}")
+    return pd.read_csv(path)
+
+
+def _from_plain(value):
+    """The committed ``spec`` column back to specs (verify.from_plain's, with the relearning types)."""
+    types = {c.__name__: c for c in (RelearnSpec, RelearnBudget, ExperimentSpec, OriginalSpec, TrainConfig)}
+    if isinstance(value, dict) and "__type__" in value:
+        cls = types[value["__type__"]]
+        return cls(**{f.name: _from_plain(value[f.name]) for f in dataclasses.fields(cls) if f.name in value})
+    return tuple(_from_plain(v) for v in value) if isinstance(value, list) else value
+
+
+def test_every_committed_retain_only_row_keeps_its_key_and_code_version(monkeypatch):
+    rows = _committed_relearning_rows()
+    assert len(rows) and ("k_forget" not in rows or (rows["k_forget"].fillna(0) == 0).all())
+    for path in {v.rpartition("~")[2] for v in rows["code_version"] if "~" in v}:
+        monkeypatch.setenv("UNLEARNLIB_COMPUTE_PATH", path)  # the path the rows were made on (part of their version)
+        part = rows[rows["code_version"].str.endswith("~" + path)]
+        for row in part.itertuples():
+            spec = _from_plain(json.loads(row.spec))
+            assert isinstance(spec, RelearnSpec) and spec.k_forget == 0
+            assert json.dumps(plain(spec), sort_keys=True) == row.spec
+            assert config_key(spec) == row.key, f"{spec.label()}: re-keyed"
+            assert spec.code_version() == row.code_version, f"{spec.label()}: new code version"

@@ -64,8 +64,8 @@ class Cost:
         fraction = METHOD_RUN_FRACTIONS.get(method, METHOD_RUN_FRACTION)
         return (fraction or 0.0) * self.training(dataset, train_size(self.profile, dataset))
 
-    def attack(self, dataset: str, n_retain: int, budget: RelearnBudget) -> float:
-        return budget.steps(budget.subset_size(n_retain)) / self.unit
+    def attack(self, dataset: str, n_retain: int, budget: RelearnBudget, k_forget: int = 0) -> float:
+        return budget.steps(budget.subset_size(n_retain) + k_forget) / self.unit
 
     def of(self, spec, charged: set) -> float:
         """The cost of computing ``spec``'s row, as its kind declares it; ``charged``: forget sets

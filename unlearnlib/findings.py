@@ -246,10 +246,11 @@ def efficiency_tuning(tuning: pd.DataFrame, comparison: pd.DataFrame, timing: pd
 
 
 def privacy(attacks: pd.DataFrame, quality: pd.DataFrame, relearning: pd.DataFrame, *, datasets: Sequence[str], quality_dataset: str,
-            n_models: int, margin: float) -> list[str]:
+            n_models: int, margin: float, verdict: Mapping | None = None) -> list[str]:
     """Notebook 07: the membership attacks per dataset, forgetting quality relative to retrain
-    (which methods are distinguishable from retraining at this N), and the relearning attack's
-    verdicts (``relearning``: ``relearn.relearning_table``; ``margin``: its survival margin)."""
+    (which methods are distinguishable from retraining at this N), and what the relearning attack
+    changes (``relearning``: ``relearn_verdict.relearning_change_table``; ``margin``: its margin;
+    ``verdict``: ``relearn_verdict.judge_relearning``'s row, its line last)."""
     lines = []
     for dataset in datasets:
         part = attacks[attacks.dataset == dataset].set_index("method")
@@ -269,22 +270,31 @@ def privacy(attacks: pd.DataFrame, quality: pd.DataFrame, relearning: pd.DataFra
     resolved = [r.method for r in ranked.itertuples() if r.ci_high < 1]
     lines.append("Methods whose interval lies below the retrain level (distinguishable from retraining at this N): "
                  + (", ".join(resolved) if resolved else "none") + ".")
-    for dataset in datasets:
-        part = relearning[relearning.dataset == dataset].set_index("method")
+    for (dataset, k), part in relearning.groupby(["dataset", "k_forget"], sort=False):
+        part = part.set_index("method")
         r, o = part.loc["retrain"], part.loc["original"]
-        lines.append(f"{dataset}: the attack moves retrain's forget accuracy from {r.forget_acc_before:.3f} to {r.relearn_forget_acc:.3f} "
-                     f"and the original's from {o.forget_acc_before:.3f} to {o.relearn_forget_acc:.3f} (the ceiling; n = {int(r.n_seeds)} seeds).")
-        for verdict, group in part.drop(index=list(REFERENCES)).groupby("verdict", sort=False):
-            lines.append(f"{dataset}, {verdict} (gap to the relearned retrain, margin ±{margin}, paired 95 % CI): " + "; ".join(
-                f"{m} {_interval(g)}" if g.n_seeds > 1 else f"{m} {g.difference:+.3f}" for m, g in group.iterrows()) + ".")
+        lines.append(f"{dataset}, {k} forget images in the attack: it changes retrain's forget accuracy (on the forget images it did "
+                     f"not see) by {r.attack_change:+.3f} and the original's by {o.attack_change:+.3f} (n = {int(r.n_seeds)} seeds).")
+        for word, group in part.drop(index=list(REFERENCES), errors="ignore").groupby("verdict", sort=False):
+            lines.append(f"{dataset}, k = {k}, {word} (excess change: the method's change minus retrain's, margin ±{margin:g}, "
+                         "paired 95 % CI): " + "; ".join(
+                             f"{m} {_interval(g.rename({'excess_change': 'difference'}))}" + _failed(g) for m, g in group.iterrows()) + ".")
+    if verdict is not None:
+        from .relearn_verdict import verdict_line
+
+        lines.append(verdict_line(verdict))
     return lines
+
+
+def _failed(row) -> str:
+    return f" (attack failed in {int(row.failed_runs)} of {int(row.runs)} runs, not counted)" if row.failed_runs else ""
 
 
 # -- 03 ---------------------------------------------------------------------------------------
 
 
 def relearning_ends(summary: pd.DataFrame, *, budget: str, margin: float) -> list[str]:
-    """Notebook 03: one line per forget size (``summary``: ``relearn.relearning_table`` rows with
+    """Notebook 03: one line per forget size (``summary``: ``relearn_verdict.relearning_table`` rows with
     ``scenario_fraction``), each method's gap to the relearned retrain with its verdict."""
     return [f"Relearning attack ({budget}) at {f:.0%} of train, gap of the relearned forget accuracy to the relearned retrain "
             f"(paired 95 % CI, margin ±{margin}): " + "; ".join(

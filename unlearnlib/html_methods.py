@@ -118,10 +118,10 @@ endpoint. A method with failed runs is reported as failing in k of n runs: never
 doing nothing, nor as showing or lacking a difference.</p>
 <h3>Relearning attack</h3>
 <p>After Siddiqui et al. {cite('siddiqui2025')}: each main-table model, the retrained model (the baseline) and the original (the ceiling) are fine-tuned on the same
-fixed random subset of the retain set, never a forget image ({html.escape(relearn.RelearnBudget().describe())}), and their
-forget accuracy is measured again. A method's forgetting survives relearning when the paired 95 % interval of its relearned
-forget accuracy minus the relearned retrain's lies within ±{relearn.SURVIVAL_MARGIN}; it recovers when the interval lies
-above it (<code>unlearnlib.relearn</code>).</p>
+fixed random subset of the retain set plus k forget images, k in {', '.join(map(str, relearn.RELEARN_KS))}
+({html.escape(relearn.RelearnBudget().describe())}), and their forget accuracy is measured again on the forget images the
+attack did not see. What is judged is what the attack changes: the method's forget accuracy after minus before, minus the
+same seed's retrain's change, paired over seeds (<code>unlearnlib.relearn_verdict</code>; the rule under the relearning claim).</p>
 <h3>Seeds and statistics</h3>
 <p>Evaluation seeds {', '.join(map(str, prof.seeds))} ({len(prof.seeds)} seeds); the size curves use seeds
 {', '.join(map(str, prof.curve_seeds))}{_end_seeds(prof)}; the memorization score {cite('feldman2020')} averages {prof.memorization_models} models trained on random

@@ -26,6 +26,8 @@ ESTIMATE_LABELS = {
     "difficulty": "hard minus easy average gap, furthest counted method",
     "tuning_cost": "median tuning cost in retrains, lower dataset",
     "patient_level": "whole lesions minus single images average gap, furthest counted method",
+    # relearn_verdict.RELEARNING_CLAIM, once unlearnlib.paper registers it
+    "relearning": "excess change in forget accuracy under the attack (method minus retrain), largest counted",
 }
 
 

@@ -88,10 +88,12 @@ class RetrainedModel:
 @dataclass(frozen=True)
 class RelearnedReferences:
     """The attacked retrained model and original of one forget set (``experiment``: the retrain on
-    it), which every method's relearning attack there reads; the model cache only, no row."""
+    it) under one attack (budget, ``k_forget``), which every method's attack there reads; the model cache only, no row."""
 
     experiment: ExperimentSpec
     budget: RelearnBudget
+    k_forget: int = 0
+    OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ("k_forget",)  # a retain-only task keeps its key
 
     def label(self) -> str:
         return f"relearned retrain and original of {self.experiment.label()}"
@@ -338,7 +340,7 @@ class Relearning(RowKind):
     name, ledger, spec_type, label = "relearning", "relearning", RelearnSpec, "relearning attacks"
 
     def requires(self, spec):
-        return preparation(spec.experiment) + [RelearnedReferences(spec.experiment.retrain_spec(), spec.budget)]
+        return preparation(spec.experiment) + [RelearnedReferences(spec.experiment.retrain_spec(), spec.budget, spec.k_forget)]
 
     def compute(self, spec, *, ledger, models, results):
         run_relearning(spec, data=study_data(spec.experiment.original), models=models, results=results)
@@ -347,7 +349,7 @@ class Relearning(RowKind):
         e = spec.experiment
         n_retain = cost.n_train(e.original.dataset) - cost.forget_size(e)
         rerun = 0.0 if e.method in ("retrain", "original") else cost.method(e.method, e.original.dataset)  # unlearned models are not cached
-        return cost.attack(e.original.dataset, n_retain, spec.budget) + rerun
+        return cost.attack(e.original.dataset, n_retain, spec.budget, spec.k_forget) + rerun
 
     def row_time(self, r, cost, charged=None):
         return _finite((r["relearn_seconds"], r["steps"] / cost.unit))
@@ -380,6 +382,6 @@ class RelearnedReferenceModels(RowKind):
         return preparation(spec.experiment) + [spec.experiment]  # the retrain row trains the model attacked here
 
     def compute(self, spec, *, ledger, models, results):
-        relearned_references(RelearnSpec(spec.experiment, spec.budget), data=study_data(spec.experiment.original), models=models,
+        relearned_references(RelearnSpec(spec.experiment, spec.budget, spec.k_forget), data=study_data(spec.experiment.original), models=models,
                              results=results)
 

@@ -33,7 +33,7 @@ from .fq_run import run_forgetting_quality
 from .grid import expand_grid, run_grid
 from .originals import difficulty_table, load_study_data, original_summary
 from .profiles import Profile
-from .relearn import RelearnBudget, RelearnSpec, relearning_rows
+from .relearn import RelearnBudget, RelearnSpec, relearn_ks, relearning_rows
 from .specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec, TuningSpec, tuning_spec
 from .study import TUNING_FRACTION, nearest_tuning_fraction, tunable
 from .tuning import run_tuning, tuned_hyperparameters
@@ -163,15 +163,17 @@ class _Builder:
         self.add(table, Part("tuning", tuple(self.tuning_specs(dataset, methods, fraction=fraction, objective=objective)),
                              tuple(columns.items())))
 
-    def relearning(self, table: str, *, datasets: Sequence[str], fraction: float, seeds=None, methods="all",
-                   tuning_fraction: float = TUNING_FRACTION, budget: RelearnBudget = RelearnBudget(), progress: bool = True) -> None:
-        """``relearn.relearning_rows(relearn.relearn_specs(...))``: the attack on a random whole-lesion
-        forget set of ``fraction``, the methods at the settings tuned at ``tuning_fraction``."""
+    def relearning(self, table: str, *, datasets: Sequence[str], scenarios, seeds=None, methods="all",
+                   tuning_fraction: float = TUNING_FRACTION, budget: RelearnBudget = RelearnBudget(), ks: Sequence[int] = (0,),
+                   progress: bool = True) -> None:
+        """``relearn.relearning_rows`` of the attack, with each k of ``ks`` forget images, on the
+        experiments of ``scenarios`` (as :meth:`experiments` takes them; ``relearn.relearn_specs``
+        for a random whole-lesion set), the methods at the settings tuned at ``tuning_fraction``."""
         specs = []
         for dataset in datasets:
-            experiments = expand_grid(self.profile, datasets=[dataset], scenarios=[("random", {"fraction": fraction})], seeds=seeds,
-                                      methods=methods, hyperparameters=self.settings(dataset, methods, fraction=tuning_fraction))
-            specs += [RelearnSpec(e, budget) for e in experiments]
+            experiments = expand_grid(self.profile, datasets=[dataset], scenarios=scenarios, seeds=seeds, methods=methods,
+                                      hyperparameters=self.settings(dataset, methods, fraction=tuning_fraction))
+            specs += [RelearnSpec(e, budget, k) for k in ks for e in experiments]
         self.add(table, Part("relearning", tuple(specs), progress=progress))
 
     def grid(self, notebook: str) -> Grid:
@@ -210,7 +212,8 @@ def _forget_size(g: _Builder, *, dataset, methods, fractions, seeds) -> None:
     for f in fractions:
         g.tuning("tuning", dataset, methods, fraction=f, scenario_fraction=f)
     for f in ends:
-        g.relearning("end_relearning", datasets=[dataset], fraction=f, seeds=seeds, methods=methods, tuning_fraction=f, progress=False)
+        g.relearning("end_relearning", datasets=[dataset], scenarios=[("random", {"fraction": f})], seeds=seeds, methods=methods,
+                     tuning_fraction=f, progress=False)
     g.resolved.update(methods=methods, fractions=fractions, end_seeds=end_seeds)
 
 
@@ -234,7 +237,11 @@ def _difficulty(g: _Builder, *, dataset, methods, forget_size, score, seeds) -> 
     g.experiments("results", datasets=[dataset], scenarios=[("difficulty", {"kind": k, "size": size, "score": score}) for k in ("easy", "hard", "random")],
                   methods=methods, seeds=seeds, tuning_fraction=fraction)
     g.tuning("tuning", dataset, methods, fraction=fraction)
-    g.resolved.update(methods=methods, size=size, tuning_fraction=fraction)
+    # The relearning attack on the hard (most memorized) sets only, where the issue and the reference attack:
+    # the easy sets would double its cost for forget sets the original barely memorized (little to relearn).
+    g.relearning("relearning", datasets=[dataset], scenarios=[("difficulty", {"kind": "hard", "size": size, "score": score})],
+                 seeds=seeds, methods=methods, tuning_fraction=fraction, ks=relearn_ks(size))
+    g.resolved.update(methods=methods, size=size, tuning_fraction=fraction, ks=relearn_ks(size))
 
 
 def _efficiency_tuning(g: _Builder, *, datasets, tuning_dataset, forget_fraction, seeds) -> None:
@@ -259,9 +266,12 @@ def _privacy(g: _Builder, *, datasets, quality_dataset, methods, forget_fraction
     g.add("quality", Part("forgetting_quality", tuple(ForgettingQualitySpec(
         ExperimentSpec.build(original, "random", m, hyperparameters=settings.get(m), fraction=forget_fraction), n, prof.fq_bootstrap)
         for m in chosen)))
-    budget = RelearnBudget()  # the attack on every main-table run (relearn.main_table_specs)
-    g.relearning("relearning", datasets=datasets, fraction=forget_fraction, seeds=seeds, budget=budget)
-    g.resolved.update(n_models=n, quality_dataset=quality_dataset, chosen=chosen, budget=budget)
+    budget, ks = RelearnBudget(), {}  # the attack on every main-table run, with each k relearn_ks allows (relearn.main_table_specs)
+    for dataset in datasets:
+        ks[dataset] = relearn_ks(round(forget_fraction * g.lookup.train_size(prof, dataset)))
+        g.relearning("relearning", datasets=[dataset], scenarios=[("random", {"fraction": forget_fraction})], seeds=seeds, budget=budget,
+                     ks=ks[dataset])
+    g.resolved.update(n_models=n, quality_dataset=quality_dataset, chosen=chosen, budget=budget, ks=ks)
 
 
 def _patient_level(g: _Builder, *, dataset, methods, forget_fraction, seeds) -> None:

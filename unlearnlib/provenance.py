@@ -39,10 +39,26 @@ def key_of(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
+# A dataclass may name, in a ``ClassVar`` of this name, fields added after its rows were committed:
+# :func:`plain` leaves such a field out while it holds its default, so a spec at the default keeps
+# the key (and the ``spec`` column) it had before the field existed, and a committed row stays
+# current; any other value is written and keyed as every field is.
+OMITTED_AT_DEFAULT = "OMITTED_AT_DEFAULT"
+
+
+def _at_default(value: Any, field: dataclasses.Field) -> bool:
+    if field.name not in getattr(type(value), OMITTED_AT_DEFAULT, ()):
+        return False
+    default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+    return default is not dataclasses.MISSING and getattr(value, field.name) == default
+
+
 def plain(value: Any) -> Any:
-    """Dataclasses, tuples and paths as JSON-able plain data (for keys and metadata)."""
+    """Dataclasses, tuples and paths as JSON-able plain data (for keys and metadata); a field
+    the class lists in :data:`OMITTED_AT_DEFAULT` is left out while it holds its default."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"__type__": type(value).__name__, **{f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+        return {"__type__": type(value).__name__,
+                **{f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value) if not _at_default(value, f)}}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -1,5 +1,5 @@
 """Figures with one purpose each, beside the general ones of :mod:`unlearnlib.plots`: the
-primary endpoint per method and dataset (02) and the relearning attack's tested gap (07);
+primary endpoint per method and dataset (02) and what the relearning attack changes (07);
 notebook 06's are in :mod:`unlearnlib.tuning_plots`. Failed runs are drawn and marked as
 everywhere (:mod:`unlearnlib.plot_marks`)."""
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
 from . import plot_marks as marks
@@ -71,59 +72,66 @@ def primary_endpoint_figure(summary, *, methods: Sequence[str], datasets: Sequen
 
 # -- 07: the relearning attack --------------------------------------------------------------
 
-VERDICT_WORDS = {"survives relearning": "survives", "recovers under relearning": "recovers", "inconclusive": "inconclusive",
-                 "below retrain after relearning": "below retrain", "too few seeds": "too few seeds"}
+K_MARKERS = ("o", "s", "^", "D", "v")  # one per k (forget images in the attack set), in increasing k
+VERDICT_WORDS = {"recovers more than retraining": "more", "changes like retraining": "like retrain",
+                 "recovers less than retraining": "less", "undetermined": "?", "reference (0 by construction)": "0"}
 
 
-def relearning_figure(summary, *, datasets: Sequence[str], margin: float, failing: Mapping | None = None, title: str = ""):
-    """One row per dataset, the original and retrain first, then each method. Left: forget
-    accuracy after unlearning (grey dot) and after the relearning attack (the method's marker),
-    an arrow between them. Right, what is tested: relearned forget accuracy minus the relearned
-    retrain's, mean paired over seeds with its 95 % t-interval, the shaded band the declared
-    margin, the verdict written at the right. ``summary``: ``relearn.relearning_table`` rows;
-    ``failing``: {(dataset, method): (failed runs, runs)} of the unlearning runs attacked
-    (hollow, labelled, not setting the right panel's scale)."""
+def relearning_change_figure(table, *, datasets: Sequence[str], margin: float, failing: Mapping | None = None, title: str = ""):
+    """One panel per dataset, the original and retrain first, then each method; per method one
+    point per k (forget images in the attack set; marker and offset by k): the excess change (the
+    attack's change in the method's forget accuracy minus the retrain's, on the forget images the
+    attack did not see), mean paired over seeds with its 95 % t-interval; retrain at 0 by
+    construction, the shaded band the margin, the verdict's word at the right. ``table``:
+    ``relearn_verdict.relearning_change_table`` rows; ``failing``: {(dataset, method): (failed
+    runs, runs)} of the unlearning runs attacked. A method with failed runs (those, or attacks that
+    did not finish: the table's ``failed_runs``) is drawn hollow with a dashed bar, labelled
+    "failed k of n", and does not set the scale."""
     failing = dict(failing or {})
+    ks = sorted(int(k) for k in table["k_forget"].unique())
+    offsets = [0.0] if len(ks) == 1 else [-0.27 + 0.54 * i / (len(ks) - 1) for i in range(len(ks))]
     order = ["original", "retrain"]
-    fig, axes = plt.subplots(len(datasets), 2, figsize=(2 * COLUMN_WIDTH_IN, 0.19 * 13 * len(datasets) + 1.0), squeeze=False,
-                             sharey="row", gridspec_kw={"width_ratios": [1, 1.15]})
-    clipped = False
-    for (left, right), dataset in zip(axes, datasets):
-        part = summary[summary.dataset == dataset].set_index("method")
-        methods = [m for m in order if m in part.index] + [m for m in part.index if m not in order]
-        bad = {m: failing.get((dataset, m), (0, 0))[0] > 0 for m in methods}
-        for y, method in enumerate(methods):
-            row, style = part.loc[method], method_style(method)
-            face = "white" if bad[method] else style["color"]
-            left.annotate("", xy=(row.relearn_forget_acc, y), xytext=(row.forget_acc_before, y),
-                          arrowprops={"arrowstyle": "-|>", "color": style["color"], "linewidth": 0.8, "shrinkA": 2, "shrinkB": 3,
-                                      "mutation_scale": 6})
-            left.plot(row.forget_acc_before, y, "o", color="0.55", markersize=3)
-            left.plot(row.relearn_forget_acc, y, style["marker"], color=style["color"], markerfacecolor=face, markersize=4.5)
-        left.set_xlabel("forget accuracy\ngrey dot: after unlearning\nmarker: after the attack")
-        ticks = [marks.failed_label(m, *failing.get((dataset, m), (0, None))) for m in methods]
-        left.set_yticks(range(len(methods)), ticks)
-        left.set_ylim(len(methods) - 0.5, -0.5)
-        left.set_ylabel(dataset)
-        marks.color_failed_ticks(left, [bad[m] for m in methods])
-        ends = {m: (part.loc[m, "ci_low"], part.loc[m, "ci_high"]) for m in methods}
-        kept = [v for m, e in ends.items() if not bad[m] for v in e]
+    n_methods = table.groupby("dataset")["method"].nunique().max()
+    fig, axes = plt.subplots(1, len(datasets), figsize=(2 * COLUMN_WIDTH_IN, 0.11 * len(ks) * n_methods + 1.2), squeeze=False)
+    clipped = any_failed = False
+    for ax, dataset in zip(axes[0], datasets):
+        part = table[table.dataset == dataset].set_index(["method", "k_forget"])
+        names = list(dict.fromkeys(part.index.get_level_values(0)))
+        methods = [m for m in order if m in names] + [m for m in names if m not in order]
+        counts = {}
+        for m in methods:
+            unlearning = failing.get((dataset, m), (0, 0))
+            attack = part.loc[m]
+            counts[m] = unlearning if unlearning[0] > 0 else (int(attack["failed_runs"].sum()), int(attack["runs"].sum()))
+        bad = {m: counts[m][0] > 0 for m in methods}
+        any_failed |= any(bad.values())
+        kept = [v for (m, _), r in part.iterrows() if not bad[m] for v in (r.ci_low, r.ci_high, r.excess_change)]
         limits = marks.limits_of(kept, include=[-margin, margin])
-        right.axvspan(-margin, margin, color="0.9", linewidth=0)
-        right.axvline(0, color="0.5", linestyle="--", linewidth=0.8)
-        text_at = blended_transform_factory(right.transAxes, right.transData)
+        ax.axvspan(-margin, margin, color="0.9", linewidth=0)
+        ax.axvline(0, color="0.5", linestyle="--", linewidth=0.8)
+        text_at = blended_transform_factory(ax.transAxes, ax.transData)
         for y, method in enumerate(methods):
-            row, style = part.loc[method], method_style(method)
-            marks.draw_point(right, y, row.difference, row.ci_low, row.ci_high, color=style["color"], marker=style["marker"],
-                             limits=limits, failed=bad[method])
-            clipped |= marks.any_clipped([row.difference, row.ci_low, row.ci_high], limits)
-            word = "0 by construction" if method == "retrain" else VERDICT_WORDS.get(row.verdict, row.verdict)
-            right.text(1.02, y, word, transform=text_at, fontsize=5.5, va="center", ha="left")
-        right.set_xlim(limits)
-        right.set_xlabel(f"relearned forget accuracy\nminus the relearned retrain's\n(shaded: ± {margin:g}: survives inside)")
-    fig.suptitle((f"{title}; " if title else "") + "right: mean paired over seeds, bar: 95 % t-interval", fontsize=8)
-    fig.tight_layout()
-    if any(v[0] > 0 for v in failing.values()) or clipped:
+            color = method_style(method)["color"]
+            for i, (k, offset) in enumerate(zip(ks, offsets)):
+                if (method, k) not in part.index:
+                    continue
+                row = part.loc[(method, k)]
+                marks.draw_point(ax, y + offset, row.excess_change, row.ci_low, row.ci_high, color=color, marker=K_MARKERS[i % len(K_MARKERS)],
+                                 limits=limits, failed=bad[method], size=3)
+                clipped |= marks.any_clipped([row.excess_change, row.ci_low, row.ci_high], limits)
+                ax.text(1.01, y + offset, VERDICT_WORDS.get(row.verdict, row.verdict), transform=text_at, fontsize=5, va="center")
+        ax.set_yticks(range(len(methods)), [marks.failed_label(m, *counts[m]) for m in methods], fontsize=6)
+        ax.set_ylim(len(methods) - 0.5, -0.5)
+        marks.color_failed_ticks(ax, [bad[m] for m in methods])
+        ax.set_xlim(limits)
+        ax.set_title(dataset, fontsize=8)
+        ax.set_xlabel(f"excess change in forget accuracy\n(method minus retrain; shaded: ± {margin:g})", fontsize=7)
+    handles = [Line2D([], [], color="0.3", marker=K_MARKERS[i % len(K_MARKERS)], linestyle="none", markersize=4,
+                      label=f"k = {k} forget images in the attack") for i, k in enumerate(ks)]
+    fig.suptitle((f"{title}; " if title else "") + "point: mean paired over seeds, bar: 95 % t-interval; right: verdict", fontsize=8)
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.95), ncol=len(ks), frameon=False, fontsize=6)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    if any_failed or clipped:
         marks.add_failed_legend(fig, clipped=clipped)
     return fig
 
