@@ -157,7 +157,7 @@ def test_the_methods_section_comes_from_the_declarations(built):
     assert "seeds 0, 1, 2, 3, 4 (5 seeds)" in methods and "ham10000: train 7009 images" in methods
     assert "bf16 autocast" in methods  # the cpu profile's arithmetic, as declared
     # the failure rule, the relearning budget and the verdict margins, as the code declares them
-    from unlearnlib import failures, paper, relearn
+    from unlearnlib import failures, relearn
     assert html.escape(failures.RULE[1:]) in methods and relearn.RelearnBudget().describe() in methods
     assert "the noise floor" in methods and "Margins are not typed" in methods and html.escape(failures.DID_NOTHING_RULE) in methods
     assert "on 10 seeds at the smallest and the largest size" in methods
