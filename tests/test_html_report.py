@@ -116,11 +116,12 @@ def test_the_cover_table_reads_verdicts_as_data_one_line_per_finding(tmp_path, m
     assert calls == [figures]
     line = re.search(r"<tr id='cover-forget_size'>.*?</tr>", table).group(0)
     assert "class='verdict partly'><b>inconclusive</b>" in line and "0.019 [-0.014, 0.052]" in line
-    assert html.escape(html_verdicts.ESTIMATE_LABELS["forget_size"]) in line  # the estimate says what it is
+    assert html.escape(paper.claim("forget_size")["estimate_label"]) in line  # the estimate says what it is
+    assert "(95 % CI)" in line  # and which interval its test uses
     assert "href='#finding-forget_size'" in line and "href='#rule-forget_size'" in line
     assert "see <a href='#nb-02'>notebook 02</a>" in table  # no verdict for 02: a pointer instead
     assert table.count("<tr id='cover-") == len(html_verdicts.claims())
-    assert all(html.escape(item["claim"]) in table for item in html_verdicts.claims())
+    assert all(html.escape(paper.quoted(item)) in table for item in html_verdicts.claims())  # the paper's words, not ours
     # the rule is the declared one, in the methods only; the full row sits in notebook 03's section
     assert "drop excludes 0" not in page and "methods that failed" not in table
     detail = page[page.index("id='finding-forget_size'"):]
@@ -156,9 +157,10 @@ def test_the_methods_section_comes_from_the_declarations(built):
     assert "seeds 0, 1, 2, 3, 4 (5 seeds)" in methods and "ham10000: train 7009 images" in methods
     assert "bf16 autocast" in methods  # the cpu profile's arithmetic, as declared
     # the failure rule, the relearning budget and the verdict margins, as the code declares them
-    from unlearnlib import failures, paper, relearn
+    from unlearnlib import failures, relearn
     assert html.escape(failures.RULE[1:]) in methods and relearn.RelearnBudget().describe() in methods
-    assert f"margin of {paper.GAP_MARGIN} in average gap" in methods and "on 10 seeds at the smallest and the largest size" in methods
+    assert "the noise floor" in methods and "Margins are not typed" in methods and html.escape(failures.DID_NOTHING_RULE) in methods
+    assert "on 10 seeds at the smallest and the largest size" in methods
 
 
 def test_the_report_depends_on_the_results_only(tmp_path):

@@ -1,4 +1,5 @@
-"""Failed runs, the equivalence test and verdicts computed from statistics (issue 19, items 1 and 5)."""
+"""Failed runs, the equivalence test and verdicts computed from statistics (issue 19, items 1 and 5;
+the margins handed in as arguments since issue 33: ``test_paper_rules``, ``test_paper``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,15 +7,17 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from unlearnlib import failures, paper, report
+from unlearnlib import failures, paper, paper_rules, report
 
 MAJORITY = {"ham10000": 0.669}
+MARGINS = {"ham10000": {"avg_gap": 0.02, "forget_acc": 0.02, "mia_efficacy": 0.02}}  # hand-made: the rules take margins
 
 
 def run(method: str, seed: int, *, test_acc=0.71, test_bacc=0.40, retrain_test_bacc=0.40, avg_gap=0.05, arm="male") -> dict:
     gaps = {f"gap_{m}": 0.02 for m in failures.BALANCED_GAP_METRICS}
-    return {"dataset": "ham10000", "method": method, "seed": seed, "arm": arm, "test_acc": test_acc, "test_bacc": test_bacc,
-            "retrain_test_bacc": retrain_test_bacc, "avg_gap": avg_gap, **gaps}
+    moved = {"forget_acc": 1.0, "mia_efficacy": 0.95} if method == "original" else {"forget_acc": 0.7, "mia_efficacy": 0.5}
+    return {"dataset": "ham10000", "method": method, "seed": seed, "arm": arm, "scenario_sex": arm, "test_acc": test_acc, "test_bacc": test_bacc,
+            "retrain_test_bacc": retrain_test_bacc, "avg_gap": avg_gap, **gaps, **moved}
 
 
 # -- the failed-run rule --------------------------------------------------------------------
@@ -95,6 +98,8 @@ def test_difference_from_reference_pairs_each_row_with_its_retrain():
 def arms_table(method_diffs: dict[str, list[float]]) -> pd.DataFrame:
     """Male and female rows whose avg_gap differs by the given per-seed differences."""
     rows = []
+    if "original" not in method_diffs:  # the did-nothing rule pairs each run with the original's
+        method_diffs = {"original": [0.0] * len(next(iter(method_diffs.values()))), **method_diffs}
     for method, diffs in method_diffs.items():
         for seed, d in enumerate(diffs):
             rows += [run(method, seed, avg_gap=0.05 + d, arm="male"), run(method, seed, avg_gap=0.05, arm="female")]
@@ -102,11 +107,11 @@ def arms_table(method_diffs: dict[str, list[float]]) -> pd.DataFrame:
 
 
 def sex_verdict(runs: pd.DataFrame) -> dict:
-    runs = failures.with_damage(runs, MAJORITY)
-    margin = paper.claim("sex_bias")["margin"]
+    runs = failures.with_damage(runs, MAJORITY, MARGINS)
+    margin = MARGINS["ham10000"]["avg_gap"]
     differences = report.paired_difference(runs, column="arm", a="male", b="female", metric="avg_gap", by=["method"], margin=margin)
-    differences = report.with_adjusted_p(differences, method="holm")
-    return paper.judge_no_difference("sex_bias", differences, runs)
+    differences = report.with_adjusted_p(differences[~differences.method.isin(["original", "retrain"])], method="holm")
+    return paper_rules.judge_no_difference("sex_bias", differences, runs, margins=MARGINS, dataset="ham10000")
 
 
 def test_no_difference_is_agree_only_when_both_one_sided_tests_pass():
@@ -137,7 +142,7 @@ def test_a_method_with_a_collapsed_run_is_not_counted():
     runs.loc[(runs.method == "collapses") & (runs.seed == 3) & (runs.arm == "female"), ["test_acc", "test_bacc"]] = [0.669, 1 / 7]
     row = sex_verdict(runs)
     assert row["methods_counted"] == "works"
-    assert row["methods_failed"] == "collapses (1 of 10)"
+    assert row["methods_failed"] == "collapses (1 of 10: damaged 1)"
     assert row["verdict"] == "agree"  # judged on the working method alone, the failing one reported beside it
     # With every method failing, nothing is counted and nothing can be concluded.
     runs.loc[(runs.method == "works") & (runs.seed == 0), "test_acc"] = 0.5
@@ -152,103 +157,12 @@ def test_the_reference_methods_are_neither_counted_nor_failed():
     assert row["methods_counted"] == "a" and row["methods_failed"] == "none"
 
 
-@pytest.mark.parametrize("classes, expected", [
-    (["higher", "higher", "undetermined"], "agree"),
-    (["higher", "higher", "lower"], "mixed"),
-    (["lower", "equivalent", "undetermined"], "disagree"),
-    (["lower", "undetermined", "undetermined"], "inconclusive"),
-    (["higher", "undetermined", "undetermined"], "inconclusive"),
-    ([], "inconclusive"),
-])
-def test_harder_verdict(classes, expected):
-    assert paper.harder_verdict(classes) == expected
-
-
-@pytest.mark.parametrize("ci, p_equivalence, expected", [
-    ((0.01, 0.05), 0.4, "agree"),
-    ((0.002, 0.012), 0.01, "mixed"),
-    ((-0.01, 0.01), 0.01, "disagree"),
-    ((-0.05, -0.01), 0.9, "disagree"),
-    ((-0.014, 0.052), 0.3, "inconclusive"),
-])
-def test_drop_verdict(ci, p_equivalence, expected):
-    assert paper.drop_verdict(ci_low=ci[0], ci_high=ci[1], p_equivalence=p_equivalence) == expected
-
-
 def test_combine_over_datasets():
     assert paper.combine(["agree", "agree"]) == "agree"
     assert paper.combine(["agree", "inconclusive"]) == "mixed"
     assert paper.combine(["agree", "disagree"]) == "mixed"
     assert paper.combine(["inconclusive", "mixed"]) == "mixed"
     assert paper.combine([]) == "inconclusive"
-
-
-def test_none_matches_counts_only_working_methods_per_dataset():
-    rng = np.random.default_rng(0)
-    rows = []
-    for seed in range(5):
-        base = {"dataset": "ham10000", "seed": seed, "test_bacc": 0.4, "retrain_test_bacc": 0.4, "test_acc": 0.71,
-                **{f"gap_{m}": 0.1 for m in failures.BALANCED_GAP_METRICS}}
-        for m in ("retain_acc", "forget_acc", "test_acc", "mia_efficacy"):
-            base[f"retrain_{m}"] = 0.7
-        far = {m: 0.9 + rng.normal(0, 0.005) for m in ("retain_acc", "forget_acc", "mia_efficacy")}
-        rows.append({**base, "method": "far", **far, "avg_gap": 0.15})
-        rows.append({**base, "method": "broken", **far, "test_acc": 0.2, "avg_gap": 0.3})
-    runs = failures.with_damage(pd.DataFrame(rows), MAJORITY)
-    tests = report.difference_from_reference(runs, metrics=["retain_acc", "forget_acc", "test_acc", "mia_efficacy"],
-                                             by=["dataset", "method"], margin=paper.GAP_MARGIN)
-    tests = report.with_adjusted_p(tests, method="holm", family=["dataset", "method"])
-    row, per_dataset = paper.judge_none_matches("retain_forget", tests, runs)
-    assert per_dataset == {"ham10000": "agree"} and row["verdict"] == "agree"
-    assert row["methods_counted"] == "ham10000: far" and row["methods_failed"] == "ham10000: broken (5 of 5)"
-    assert row["estimate"] == pytest.approx(0.15)
-
-
-def test_tuning_cost_verdict():
-    assert paper.judge_cost("tuning_cost", {"a": 2.7, "b": 1.2}, ["x"])["verdict"] == "agree"
-    assert paper.judge_cost("tuning_cost", {"a": 2.7, "b": 0.5}, ["x"])["verdict"] == "mixed"
-    assert paper.judge_cost("tuning_cost", {"a": 0.7}, ["x"])["verdict"] == "disagree"
-
-
-# -- verdicts as data -----------------------------------------------------------------------
-
-def test_verdicts_are_written_per_notebook_and_collected(tmp_path, monkeypatch):
-    monkeypatch.setenv("UNLEARNLIB_FIGURES_DIR", str(tmp_path))
-    row = paper.verdict_row("sex_bias", "agree", estimate=0.01, ci_low=-0.005, ci_high=0.015, counted=["a"], failing={"b": (2, 10)})
-    paper.write_notebook_verdicts([row], "04")
-    paper.write_notebook_verdicts([paper.verdict_row("forget_size", "inconclusive", estimate=0.019, ci_low=-0.014, ci_high=0.052,
-                                                     counted=["retrain"], failing={})], "03")
-    table = paper.collect_verdicts(tmp_path)
-    assert list(table.columns) == list(paper.VERDICT_COLUMNS)
-    assert table["finding"].tolist() == ["forget_size", "sex_bias"]
-    assert table.loc[1, "methods_failed"] == "b (2 of 10)" and table.loc[1, "margin"] == paper.GAP_MARGIN
-    written = pd.read_csv(paper.write_verdicts(tmp_path))
-    pd.testing.assert_frame_equal(written, table)
-
-
-def test_a_typed_verdict_outside_the_four_is_refused(tmp_path):
-    with pytest.raises(ValueError, match=r"verdict 'partly agree' is not one of \('agree', 'disagree', 'mixed', 'inconclusive'\)"):
-        paper.verdict_row("sex_bias", "partly agree", estimate=0, ci_low=0, ci_high=0, counted=[], failing={})
-    bad = pd.DataFrame([{c: "x" for c in paper.VERDICT_COLUMNS}])
-    bad.to_csv(tmp_path / "05_verdicts.csv", index=False)
-    with pytest.raises(ValueError, match=r"holds verdicts \['x'\]; allowed"):
-        paper.collect_verdicts(tmp_path)
-
-
-def test_every_claim_declares_a_rule_and_every_no_difference_claim_a_margin_with_its_reason():
-    for item in (*paper.FINDINGS, *paper.STUDY_CLAIMS):
-        assert item["rule"]
-    for key in ("sex_bias", "patient_level", "retain_forget", "difficulty", "forget_size"):
-        assert paper.claim(key)["margin"] > 0 and paper.claim(key)["margin_reason"]
-    with pytest.raises(KeyError, match="unknown finding 'nope'; declared: "):
-        paper.claim("nope")
-
-
-def test_the_verdict_line_states_the_verdict_and_what_was_not_counted():
-    row = paper.verdict_row("sex_bias", "inconclusive", estimate=np.nan, ci_low=np.nan, ci_high=np.nan, counted=[], failing={"ssd": (4, 10)})
-    line = paper.verdict_line(row)
-    assert line.startswith("**Verdict:** inconclusive (Sex bias: ")
-    assert "no estimate (no method counted)" in line and "failing: ssd (4 of 10)" in line
 
 
 def test_the_rule_applies_to_plain_numbers_of_any_split():

@@ -1,14 +1,15 @@
 """The notebooks' findings, written from their tables: each function takes the tables a
 notebook displayed and returns its findings as lines for ``notebook.show_findings``. The
-verdicts themselves are judged by ``unlearnlib.paper`` (each function ends with the verdict
-line it is handed); here the numbers are only put into words."""
+verdicts themselves are judged by ``unlearnlib.paper_rules`` (each function ends with the
+verdict line it is handed); here the numbers are only put into words. Notebook 03's finding
+is in :mod:`unlearnlib.findings_size`."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from . import failures, paper
+from . import failures, paper, paper_rules
 
 REFERENCES = ("original", "retrain")
 
@@ -29,19 +30,21 @@ def _fails(failing: Mapping[str, tuple[int, int]], method: str) -> str:
 # -- 02 ---------------------------------------------------------------------------------------
 
 
-def main_benchmark(summary: pd.DataFrame, runs: pd.DataFrame, versus_original: pd.DataFrame, versus_retrain: pd.DataFrame, *,
-                   datasets: Sequence[str], verdict: Mapping, per_dataset: Mapping[str, str]) -> list[str]:
+def main_benchmark(summary: pd.DataFrame, runs: pd.DataFrame, versus_original: pd.DataFrame, states: pd.DataFrame,
+                   tests: pd.DataFrame, *, datasets: Sequence[str], verdict: Mapping) -> list[str]:
     """Notebook 02: per dataset, retraining's accuracies, the ranked average gaps (plain and over
-    balanced accuracies), the failed runs, the methods significantly closer to retrain than
-    doing nothing, and finding 1 (equivalent to retraining on all four metrics); then the verdict.
-    ``runs``: the tuned ledger rows with ``failed`` (``failures.with_damage``)."""
+    balanced accuracies), the failed runs by kind, the methods significantly closer to retrain
+    than doing nothing, and finding 1 per method (``states``, ``tests``:
+    ``paper_rules.judge_performs_well``); then the verdict. ``runs``: the tuned ledger rows with
+    ``failed`` (``failures.with_damage`` with the margins, so that doing nothing counts)."""
     lines = []
     for dataset in datasets:
         part = summary[summary.dataset == dataset].set_index("method")
         retrain, original = part.loc["retrain"], part.loc["original"]
         approximate = part.drop(index=[m for m in REFERENCES if m in part.index])
         ranked = approximate.sort_values("avg_gap_mean")
-        failing = failures.failing_methods(runs[(runs.dataset == dataset) & ~runs.method.isin(REFERENCES)])
+        methods_here = runs[(runs.dataset == dataset) & ~runs.method.isin(REFERENCES)]
+        failing = failures.failing_methods(methods_here)
         lines.append(f"{dataset}: retraining gives retain / forget / test accuracy {retrain.retain_acc_mean:.3f} / {retrain.forget_acc_mean:.3f} / "
                      f"{retrain.test_acc_mean:.3f} in {retrain.seconds_mean:.1f} s; the untouched original is {original.avg_gap_mean:.3f} "
                      f"from it on average (forget accuracy {original.forget_acc_mean:.3f}).")
@@ -49,7 +52,8 @@ def main_benchmark(summary: pd.DataFrame, runs: pd.DataFrame, versus_original: p
                      + ", ".join(f"{m} {r.avg_gap_mean:.3f} ± {r.avg_gap_sd:.3f}{_fails(failing, m)}" for m, r in ranked.iterrows()) + ".")
         lines.append(f"{dataset}: the same gap over balanced accuracies (avg_gap_bacc; the original {original.avg_gap_bacc_mean:.3f}): "
                      + ", ".join(f"{m} {r.avg_gap_bacc_mean:.3f}" for m, r in approximate.sort_values("avg_gap_bacc_mean").iterrows()) + ".")
-        lines.append(f"{dataset}: failed runs ({failures.RULE}): {failures.describe_failing(failing)}.")
+        lines.append(f"{dataset}: failed runs ({failures.RULE}; and {failures.DID_NOTHING_RULE}): "
+                     f"{failures.describe_failures(methods_here)}.")
         vs = versus_original[versus_original.dataset == dataset]
         significant = vs[(vs.p_adjusted < 0.05) & (vs.difference < 0)]
         closer = significant[~significant.method.isin(list(failing))].method.tolist()
@@ -58,17 +62,29 @@ def main_benchmark(summary: pd.DataFrame, runs: pd.DataFrame, versus_original: p
                      f"failed runs: {len(closer)} of {len(vs)}" + (f" ({', '.join(closer)})" if closer else "")
                      + ("; significant but failing, not counted: " + ", ".join(f"{m}{_fails(failing, m)}" for m in closer_failing)
                         if closer_failing else "") + ".")
-    methods_only = runs[~runs.method.isin(REFERENCES)]
-    for dataset, part in versus_retrain.groupby("dataset", sort=False):
-        failing = failures.failing_methods(methods_only[methods_only.dataset == dataset])
-        states = {m: [paper.classify(r) for _, r in g.iterrows()] for m, g in part.groupby("method", sort=False) if m not in failing}
-        matching = [m for m, c in states.items() if all(x == "equivalent" for x in c)]
-        neither = [m for m, c in states.items() if not any(x in ("higher", "lower") for x in c) and m not in matching]
-        lines.append(f"{dataset}, methods without failed runs: equivalent to retraining on all four metrics (TOST, ±{verdict['margin']:g}): "
-                     + (", ".join(matching) if matching else "none") + "; methods that differ on none of the four after Holm (neither shown "
-                     "equal nor different): " + (", ".join(neither) if neither else "none") + f" — {dataset} verdict: {per_dataset[dataset]}.")
+        lines.append(performs_well(states[states.dataset == dataset], tests[tests.dataset == dataset], dataset=dataset))
     lines.append(paper.verdict_line(verdict))
     return lines
+
+
+def performs_well(states: pd.DataFrame, tests: pd.DataFrame, *, dataset: str) -> str:
+    """One line of finding 1 on one dataset: which methods perform well (retain and forget accuracy
+    both equivalent to retrain's), which do not (with the metric that differs, its difference and
+    90 % interval), which are undetermined and which fail; then the dataset's verdict."""
+    by = tests.set_index(["method", "metric"])
+
+    def off(method: str) -> str:
+        differ = [m for m in paper_rules.PERFORMS_WELL_METRICS if by.loc[(method, m), "result"] in ("higher", "lower")]
+        return method + " (" + ", ".join(f"{m} {by.loc[(method, m), 'difference']:+.3f} [{by.loc[(method, m), 'ci90_low']:+.3f}, "
+                                         f"{by.loc[(method, m), 'ci90_high']:+.3f}]" for m in differ) + ")"
+
+    named = {state: states[states.state == state].method.tolist() for state in ("performs well", "does not", "undetermined", "failing")}
+    fails = [f"{r.method} ({r.failed_runs} of {r.runs})" for r in states[states.state == "failing"].itertuples()]
+    return (f"{dataset}, finding 1 (retain and forget accuracy each against the same seed's retrain, 90 % interval against the noise "
+            f"floor, Holm over {len(tests)} tests): performs well: " + (", ".join(named["performs well"]) or "none")
+            + "; does not: " + (", ".join(off(m) for m in named["does not"]) or "none")
+            + "; undetermined: " + (", ".join(named["undetermined"]) or "none") + "; failing, not counted: " + (", ".join(fails) or "none")
+            + f" — {dataset} verdict: {states.dataset_verdict.iloc[0] if len(states) else 'inconclusive'}.")
 
 
 # -- 04, 05, 08: paired differences between two arms -----------------------------------------
@@ -77,14 +93,14 @@ def main_benchmark(summary: pd.DataFrame, runs: pd.DataFrame, versus_original: p
 def counted_differences(differences: pd.DataFrame, failing: Mapping[str, tuple[int, int]], *, metric: str = "avg_gap",
                         label: str, margin: float) -> str:
     """One line: each method without failed runs, its paired difference in ``metric`` with the
-    95 % interval, Holm-adjusted p, TOST p against ``margin`` and its class (``paper.classify``)."""
+    95 % interval, Holm-adjusted p, TOST p against ``margin`` and its class (``paper_rules.classify``)."""
     gap = differences[differences.metric == metric].set_index("method")
     tested = gap.drop(index=list(REFERENCES), errors="ignore")
     counted = tested.drop(index=list(failing), errors="ignore")
     return (f"{label}, methods without failed runs (mean over {int(tested.pairs.min())} paired seeds, 95 % CI, Holm-adjusted p over "
             f"{len(tested)} methods, TOST p against ±{margin:g}): "
             + ("none" if counted.empty else "; ".join(f"{m} {_interval(r)}, p = {r.p_adjusted:.3f}, TOST p = {r.p_equivalence:.3f} "
-                                                      f"({paper.classify(r)})" for m, r in counted.iterrows())) + ".")
+                                                      f"({paper_rules.classify(r)})" for m, r in counted.iterrows())) + ".")
 
 
 def failing_differences(differences: pd.DataFrame, failing: Mapping[str, tuple[int, int]], *, metric: str = "avg_gap",
@@ -106,7 +122,8 @@ def sex_bias(differences: pd.DataFrame, summary: pd.DataFrame, arms: pd.DataFram
     how much of their difference the test split's composition explains (``composition``:
     :func:`unlearnlib.study.sex_composition`); then the verdict."""
     failing = failures.failing_methods(arms[~arms.method.isin(REFERENCES)])
-    lines = [f"Failed runs in the male-only and female-only arms ({failures.RULE}): {failures.describe_failing(failing)}; "
+    lines = [f"Failed runs in the male-only and female-only arms ({failures.RULE}; or did nothing): "
+             f"{failures.describe_failures(arms[~arms.method.isin(REFERENCES)])}; "
              "these methods are reported as failing, not as showing or lacking a sex difference.",
              counted_differences(differences, failing, label="Average gap to retrain, male-only minus female-only", margin=margin)]
     lines += failing_differences(differences, failing)
@@ -146,19 +163,30 @@ def difficulty_validity(summary: pd.DataFrame, differences: pd.DataFrame) -> str
             f"the original's: {level('easy', 'original'):.3f} / {level('random', 'original'):.3f} / {level('hard', 'original'):.3f}. {judged}")
 
 
-def difficulty(differences: pd.DataFrame, summary: pd.DataFrame, arms: pd.DataFrame, *, margin: float, verdict: Mapping,
-               score: str) -> list[str]:
-    """Notebook 05: failed runs, the hard-minus-easy gaps of the counted methods (and of the
-    failing ones with their test accuracies), then the verdict."""
+def difficulty(differences: pd.DataFrame, summary: pd.DataFrame, arms: pd.DataFrame, closed: pd.DataFrame, *, margin: float,
+               verdict: Mapping, score: str) -> list[str]:
+    """Notebook 05: failed runs, the hard-minus-easy gaps of the counted methods with the direction
+    of any bias (and of the failing ones with their test accuracies), the secondary share of the
+    original's gap closed (``closed``: ``paper_rules.gap_closed``), then the verdict."""
     by = summary.set_index(["scenario_kind", "method"])
-    failing = failures.failing_methods(arms[~arms.method.isin(REFERENCES)])
-    lines = [f"Failed runs in the easy and hard arms ({failures.RULE}): {failures.describe_failing(failing)}; these methods are reported as "
-             "failing, not as harder or easier on hard samples.",
-             counted_differences(differences, failing, label="Average gap to retrain, hard minus easy", margin=margin)]
+    approximate = arms[~arms.method.isin(REFERENCES)]
+    failing = failures.failing_methods(approximate)
+    lines = [f"Failed runs in the easy and hard arms ({failures.RULE}; or did nothing): {failures.describe_failures(approximate)}; "
+             "these methods are reported as failing, not as biased or unbiased.",
+             counted_differences(differences, failing, label="Average gap to each stratum's retrain, hard minus easy", margin=margin)]
     gap = differences[differences.metric == "avg_gap"].set_index("method")
+    counted = gap.drop(index=[*REFERENCES, *failing], errors="ignore")
+    words = {m: paper_rules.BIAS_WORDS[paper_rules.classify(r)] for m, r in counted.iterrows()}
+    lines.append("Read two-sided: " + ("; ".join(f"{m} {w}" for m, w in words.items()) or "no method counted") + ".")
     lines += failing_differences(differences, failing, extra={
         m: f"p = {gap.loc[m, 'p_adjusted']:.3f}, hard-set test accuracy {by.loc[('hard', m), 'test_acc_mean']:.3f}, easy-set "
            f"{by.loc[('easy', m), 'test_acc_mean']:.3f}" for m in failing if m in gap.index})
+    if "original" in by.index.get_level_values("method"):
+        lines.append(f"Secondary (declared, not in the verdict): the untouched original's average gap is {by.loc[('easy', 'original'), 'avg_gap_mean']:.3f} "
+                     f"on easy sets and {by.loc[('hard', 'original'), 'avg_gap_mean']:.3f} on hard ones, so raw gaps partly measure how "
+                     "much there is to forget. Share of the original's gap each method closes, hard minus easy (95 % CI, Holm-adjusted p): "
+                     + ("; ".join(f"{r.method} {_interval(r)}, p = {r.p_adjusted:.3f}" + _fails(failing, r.method)
+                                  for r in closed.itertuples()) or "none") + ".")
     lines.append(paper.verdict_line(verdict) + f" (by {score})")
     return lines
 
@@ -184,14 +212,14 @@ def patient_level(differences: pd.DataFrame, summary: pd.DataFrame, runs: pd.Dat
                  f"images have a same-lesion twin in the retain set (mean over {seeds} seeds)"
                  + (f", so per twinned image the bound is about {bound / twin_share:.2f}." if twin_share > 0 else ": no twin effect to bound."))
     failing = failures.failing_methods(runs[~runs.method.isin(REFERENCES)])
-    lines.append(f"Failed runs in either arm ({failures.RULE}): {failures.describe_failing(failing)}.")
+    lines.append(f"Failed runs in either arm ({failures.RULE}; or did nothing): {failures.describe_failures(runs[~runs.method.isin(REFERENCES)])}.")
     gap = differences[differences.metric == "avg_gap"].set_index("method")
 
     def described(m, row) -> str:
         text = f"{m} {_interval(row)}" + ("" if pd.isna(row.p_adjusted) else f", p = {row.p_adjusted:.3f}")
         if m in failing:
             return text + f" (fails {failing[m][0]} of {failing[m][1]})"
-        return text + ("" if pd.isna(row.p_adjusted) else f", TOST p = {row.p_equivalence:.3f} ({paper.classify(row)})")
+        return text + ("" if pd.isna(row.p_adjusted) else f", TOST p = {row.p_equivalence:.3f} ({paper_rules.classify(row)})")
 
     lines.append("Average gap to retrain, whole lesions minus single images (95 % CI, Holm-adjusted p for the methods, TOST p against "
                  f"±{margin:g} for the methods without failed runs): " + "; ".join(described(m, row) for m, row in gap.iterrows()) + ".")
@@ -234,10 +262,11 @@ def efficiency_tuning(tuning: pd.DataFrame, comparison: pd.DataFrame, timing: pd
     fast = approximate.groupby("method")["rte_mean"].mean()
     lines.append(f"RTE averaged over both datasets ({', '.join(datasets)}): from {fast.min():.1f}x ({fast.idxmin()}) to {fast.max():.1f}x "
                  f"({fast.idxmax()}).")
-    median_cost = retrain_objective.groupby("dataset", sort=False).cost_in_retrains.median()
+    costs = paper_rules.tuning_costs(tuning)
     lines.append(f"With {int(retrain_objective.n_trials.max())} trials, tuning the median method costs "
-                 + ", ".join(f"{c:.2f} retrains on {d}" for d, c in median_cost.items())
-                 + ", and the cost grows linearly with the trials; the retrain objective needs the retrain besides.")
+                 + ", ".join(f"{r.median_cost:.2f} retrains on {r.dataset} counting the retrain its objective compares with "
+                             f"({r.median_tuning_only:.2f} without it)" for r in costs.itertuples())
+                 + "; the verdict uses the full cost. The trials' part grows linearly with the trials.")
     lines.append(paper.verdict_line(verdict))
     return lines
 
@@ -301,36 +330,3 @@ def relearning_ends(summary: pd.DataFrame, *, budget: str, margin: float) -> lis
                 (f"{r.method} {_interval(r)}" if r.n_seeds > 1 else f"{r.method} {r.difference:+.3f}") + f" ({r.verdict})"
                 for r in part.itertuples() if r.method not in REFERENCES) + "."
             for f, part in summary.groupby("scenario_fraction", sort=True)]
-
-
-def forget_size(summary: pd.DataFrame, drops: pd.DataFrame, collapsed: pd.DataFrame, collapses: pd.DataFrame, *, methods: Sequence[str],
-                majority: float, verdict: Mapping) -> list[str]:
-    """Notebook 03: each method's test accuracy and average gaps at the smallest and largest
-    size, the runs at the majority-class floor, the failed runs under each tuning, the retrain's
-    drop (finding 3) and the verdict."""
-    sizes = sorted(summary.scenario_fraction.unique())
-    small, large = sizes[0], sizes[-1]
-    by, drop = summary.set_index(["method", "scenario_fraction"]), drops.set_index("method")
-    lines = []
-    for method in methods:
-        d = drop.loc[method]
-        at = lambda size, column: by.loc[(method, size), column]  # noqa: E731
-        lines.append(f"{method}: test accuracy {at(small, 'test_acc_mean'):.3f} at {small:.0%} vs {at(large, 'test_acc_mean'):.3f} at {large:.0%} "
-                     f"(drop {d.difference:+.3f}, 95 % CI [{d.ci_low:+.3f}, {d.ci_high:+.3f}], n = {d.pairs}); average gap to retrain "
-                     f"{at(small, 'avg_gap_mean'):.3f} -> {at(large, 'avg_gap_mean'):.3f} (over balanced accuracies "
-                     f"{at(small, 'avg_gap_bacc_mean'):.3f} -> {at(large, 'avg_gap_bacc_mean'):.3f}).")
-    lines.append(f"Tuned at each size, runs at or below the majority-class test accuracy ({majority:.3f}) + {failures.MAJORITY_MARGIN}: "
-                 + ("none" if collapsed.empty else "; ".join(f"{r.method} at {r.scenario_fraction:.0%} seed {r.seed} ({r.test_acc:.3f})"
-                                                             for r in collapsed.itertuples())) + ".")
-    for label, part in collapses.groupby("tuned_at", sort=False):
-        failing = part[part.failed_runs > 0]
-        lines.append(f"Failed runs ({failures.RULE}), tuned {'at each size' if label == 'each size' else f'once at {label}'}: "
-                     + ("none" if failing.empty else ", ".join(f"{r.method} {r.failed_runs} of {r.runs} (lowest test accuracy {r.min_test_acc:.3f})"
-                                                             for r in failing.itertuples())) + ".")
-    r = drop.loc["retrain"]
-    lines.append(f"Finding 3 rests on retraining alone: the gold standard loses {r.difference:+.3f} test accuracy from {small:.0%} to {large:.0%} "
-                 f"of train (95 % CI [{r.ci_low:+.3f}, {r.ci_high:+.3f}], {r.pairs} seeds; TOST against ±{r.margin:g}: p = {r.p_equivalence:.3f})"
-                 + ("" if verdict["verdict"] != "inconclusive" else f"; the data rule out a drop larger than "
-                    f"{max(abs(r.ci_low), abs(r.ci_high)):.3f}, not one of the margin's size") + ".")
-    lines.append(paper.verdict_line(verdict))
-    return lines

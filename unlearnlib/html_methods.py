@@ -114,7 +114,7 @@ set of retrains, with a 95 % half-sample interval ({prof.fq_bootstrap} replicate
 <h3>Failed runs</h3>
 <p>{html.escape(failures.RULE[0].upper() + failures.RULE[1:])} (<code>unlearnlib.failures</code>). Every results table
 reports <code>failed_runs</code> and the average gap over balanced accuracies (<code>avg_gap_bacc</code>) beside the primary
-endpoint. A method with failed runs is reported as failing in k of n runs: never counted as closer to retraining than
+endpoint. A run that did nothing fails too: {html.escape(failures.DID_NOTHING_RULE)}. A method with failed runs is reported as failing in k of n runs: never counted as closer to retraining than
 doing nothing, nor as showing or lacking a difference.</p>
 <h3>Relearning attack</h3>
 <p>After Siddiqui et al. {cite('siddiqui2025')}: each main-table model, the retrained model (the baseline) and the original (the ceiling) are fine-tuned on the same
@@ -129,12 +129,15 @@ halves. Tables give mean ± sd over seeds unless they say otherwise. A compariso
 against female-only, hard against easy, whole lesions against single images) is a difference paired by seed with a 95 %
 t-interval and a one-sample t-test; the p-values of the approximate methods on one dataset form one family, adjusted with
 {adjustment.capitalize()}'s method. A "no difference" verdict states which differences its interval rules out: those beyond max(|low|, |high|).</p>
-<p>Verdicts are computed by rules declared in <code>unlearnlib/paper.py</code> before the numbers (each rule is printed
-below, once) and are one of {', '.join(paper.VERDICTS)}; every test uses alpha {paper.ALPHA}. "No difference"
-claims need both one-sided tests (TOST) to pass against a margin of {paper.GAP_MARGIN} in average gap:
-{html.escape(paper.GAP_MARGIN_REASON)}. The forget-size drop has a margin of {paper.DROP_MARGIN} of test accuracy:
-{html.escape(paper.DROP_MARGIN_REASON)}. Tuning costs "a lot" from {paper.COST_THRESHOLD:g} retrain per method. (Both
-margins were declared on the previous run's numbers, before this run computed any of its own.)</p>
+<p>Each claim is the paper's sentence, quoted word for word from its record (the abstract or its findings list; what
+the record lacks, from secondary summaries, and marked so), with a line on how we read it. Verdicts are computed by rules
+declared in <code>unlearnlib/paper.py</code> before the numbers and applied by <code>unlearnlib/paper_rules.py</code> (each rule
+is printed below, once) and are one of {', '.join(paper.VERDICTS)}; every test uses alpha {paper.ALPHA}. "No difference" and
+"performs well" need both one-sided tests (TOST) to pass, that is the {paper.TOST_LEVEL:.0%} interval inside the margin; every
+other test is a two-sided paired t-test with its {paper.T_LEVEL:.0%} interval. Margins are not typed: each metric's margin is
+the noise floor, how far a second retrain from an independent initialisation on the same forget set lies from the first,
+computed from those pairs, and each verdict row states its margins and their reasons. Tuning's additional compute counts
+as a lot from {paper.COST_THRESHOLD:g} retrain per method, the retrain the tuning objective compares with included.</p>
 <h3 id="rules">Verdict rules</h3>
 {rules_html()}
 """
@@ -150,18 +153,19 @@ def _methods_intro() -> str:
 
 
 def rules_html() -> str:
-    """Each finding's declared rule, once (the cover table and the notebook sections link here)."""
+    """Each claim's quote, reading and declared rule, once (the cover table and the notebook sections link here)."""
     items = []
     for item in claims():
-        margin = f" Margin: {format_number(item['margin'])}." if pd.notna(item.get("margin")) else ""
         items.append(f"<li id='rule-{item['key']}'><b>{html.escape(item['finding'])}</b> (notebook "
-                     f"<a href='#nb-{item['notebook']}'>{item['notebook']}</a>): {html.escape(item['rule'])}{margin}</li>")
+                     f"<a href='#nb-{item['notebook']}'>{item['notebook']}</a>; {html.escape(paper.sourced(item))}): "
+                     f"&ldquo;{html.escape(paper.quoted(item))}&rdquo; <i>How we read it:</i> {html.escape(item['reading'])} "
+                     f"<i>Rule:</i> {html.escape(item['rule'])}</li>")
     return f"<ul class='rules'>{''.join(items)}</ul>"
 
 
 def _end_seeds(prof) -> str:
-    """The size curve's ends, where the retrain and the original run on more seeds (finding 3's power)."""
+    """The size curve's ends, where every method, the retrain and the original run on more seeds (finding 3's power)."""
     if not prof.curve_end_seeds:
         return ""
-    return (f" (the retrain and the original on {len(prof.curve_end_seeds)} seeds at the smallest and the largest size, "
-            "where finding 3 compares them)")
+    return (f" (the focus methods, the retrain and the original on {len(prof.curve_end_seeds)} seeds at the smallest and the "
+            "largest size, where finding 3 compares each method's drop with the same seed's retrain's)")

@@ -5,8 +5,9 @@ re-encoded, deterministically, as a ``data:`` URI), its style is inline, and it 
 so a copy of the single file shows everything but the downloads it links (PDFs, long CSVs, the
 notebook exports), which resolve beside it in ``figures/``. It shows, in order:
 
-1. *The paper vs this study*: one line per finding (``unlearnlib.paper``): the claim, the
-   verdict this study computed, one labelled estimate, and links to the details and the rule
+1. *The paper vs this study*: one line per finding (``unlearnlib.paper.summary_table``): the
+   paper's sentence quoted with its source, the verdict this study computed, one labelled estimate
+   with the interval its test uses and that interval's level, and links to the details and the rule
    (``unlearnlib.html_verdicts``; verdicts read as data from ``figures/verdicts.csv``);
 2. *Limitations* (``unlearnlib.html_limitations``);
 3. *Methods*, written from the code's declarations (``unlearnlib.html_methods``): each
@@ -249,8 +250,9 @@ alone; its links to PDFs, long tables and executed notebooks resolve beside it, 
 <nav><a href='#paper'>paper vs this study</a><a href='#limitations'>limitations</a><a href='#methods'>methods</a><a href='#provenance'>provenance</a>notebooks: {' '.join(nav)} <a href='#references'>references</a></nav>
 <h2 id="paper">The paper vs this study</h2>
 <p>The paper: {html.escape(paper.SETTING['paper'])}. This study: {html.escape(paper.SETTING['study'])} (see the
-<a href='#limitations'>limitations</a>). One line per finding; each verdict's rule is in the <a href='#rules'>methods</a>,
-its full row (interval, margin, the methods counted and those that failed) in its notebook's section.</p>
+<a href='#limitations'>limitations</a>). One line per finding, the paper's own words quoted; each verdict's rule is in the
+<a href='#rules'>methods</a>, its full row (interval, margins and their reasons, the methods counted and those that failed) in
+its notebook's section.</p>
 {cover_table(verdicts)}
 <h2 id="limitations">Limitations</h2>
 {limitations_html(profiles, figures)}

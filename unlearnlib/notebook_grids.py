@@ -205,10 +205,11 @@ def _forget_size(g: _Builder, *, dataset, methods, fractions, seeds) -> None:
         g.experiments("results", datasets=[dataset], scenarios=[("random", {"fraction": f})], methods=methods, seeds=seeds, tuning_fraction=f)
     g.experiments("tuned_once", datasets=[dataset], scenarios=[("random", {"fraction": f}) for f in fractions], methods=methods,
                   seeds=seeds, tuning_fraction=TUNING_FRACTION)
-    # Finding 3's power: the retrain and the original at more seeds at the smallest and largest size.
+    # Finding 3's power: every method, the retrain and the original at more seeds at the smallest and largest
+    # size, each end at the settings tuned at its own size (as "results"; the curve's seeds are rows of both).
     end_seeds, ends = list(prof.curve_end_seeds) or list(seeds), (min(fractions), max(fractions))
-    g.experiments("end_references", datasets=[dataset], scenarios=[("random", {"fraction": f}) for f in ends],
-                  methods=["original", "retrain"], seeds=end_seeds, tuned=False)
+    for f in ends:
+        g.experiments("ends", datasets=[dataset], scenarios=[("random", {"fraction": f})], methods=methods, seeds=end_seeds, tuning_fraction=f)
     for f in fractions:
         g.tuning("tuning", dataset, methods, fraction=f, scenario_fraction=f)
     for f in ends:

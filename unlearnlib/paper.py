@@ -1,21 +1,23 @@
-"""The paper this study reproduces, as plain data: its setting, its five findings, and for
-each finding the rule that turns the statistics into a verdict, declared before the numbers.
+"""The paper this study reproduces, as plain data: its setting, its claims quoted word for word,
+for each claim how we read it and the rule that turns the statistics into a verdict, declared
+before the numbers; and the verdict rows as data.
 
 Nasirigerdeh, Razmi, Schnabel, Rueckert & Kaissis, "Machine Unlearning for Medical
-Imaging" (2024). Each finding names the notebook that tests it. A verdict is one of
-:data:`VERDICTS` and is computed by a ``judge_*`` function of this module from the
-notebook's statistics, never typed; each analysis notebook writes its rows to
-``figures/NN_verdicts.csv`` (:func:`write_notebook_verdicts`), :func:`collect_verdicts`
-gathers them and :func:`write_verdicts` writes ``figures/verdicts.csv``.
+Imaging" (2024). Its record (title, findings list, abstract) is :data:`SEED_RECORD`; each
+claim's ``quote`` is copied from it (``source`` "abstract" or "findings list"; "..." where
+words are cut), or from the secondary summaries where the record lacks the words (``source``
+"secondary summaries"; the record's abstract stops at "easy or…"). ``reading`` says what the
+words mean operationally. A verdict is one of :data:`VERDICTS`, computed by a ``judge_*``
+function of :mod:`unlearnlib.paper_rules`, never typed; each analysis notebook writes its rows
+to ``figures/NN_verdicts.csv`` (:func:`write_notebook_verdicts`), :func:`collect_verdicts`
+gathers them, :func:`write_verdicts` writes ``figures/verdicts.csv`` (one row per claim) and
+:func:`summary_table` is the table a reviewer skims.
 
-"No difference" findings are judged by two one-sided tests (TOST) against a declared
-equivalence margin: absence of a significant difference is not evidence of equivalence.
-A method with failed runs (:mod:`unlearnlib.failures`) is never counted for or against a
-finding: it is reported as failing in k of n runs (``methods_failed``).
+Equivalence margins are never held here: the rules take them as arguments (the noise floor's
+table, :mod:`unlearnlib.floor_margins`), and a margin's reason is built from that table.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -23,10 +25,11 @@ import numpy as np
 import pandas as pd
 
 from . import report
-from .failures import describe_failing, failing_methods
+from .failures import describe_failing
 
 CITATION = ("R. Nasirigerdeh, N. Razmi, J. A. Schnabel, D. Rueckert, G. Kaissis. "
             "Machine Unlearning for Medical Imaging. 2024.")
+SEED_RECORD = "../shared/seeds/000_0ff790d4e509f089.txt"  # the paper's record, relative to the project root
 
 # Secondary accounts of the paper agree on its datasets; this study uses what the offline mirror holds.
 SETTING = {
@@ -35,95 +38,126 @@ SETTING = {
 }
 
 VERDICTS = ("agree", "disagree", "mixed", "inconclusive")
-VERDICT_COLUMNS = ("finding", "verdict", "rule", "margin", "estimate", "ci_low", "ci_high", "methods_counted", "methods_failed")
+SOURCES = ("abstract", "findings list", "secondary summaries", "this study")
 ALPHA = 0.05  # every test of a verdict rule, one- or two-sided
-
-# One margin for the average gap to retrain and for the accuracies it averages.
-GAP_MARGIN = 0.02
-GAP_MARGIN_REASON = (
-    "0.02 is below the smallest average gap to retrain any tuned method reaches in the main benchmark on HAM10000 "
-    "(SalUn 0.029) and about twice the closest methods' seed-to-seed sd (0.008-0.010): a difference smaller than it "
-    "cannot change which method comes closest to retraining, and 5 seeds could not tell it from seed noise")
-DROP_MARGIN = 0.02
-DROP_MARGIN_REASON = (
-    "two points of test accuracy, under half of the original's lead over the majority-class rate on HAM10000 "
-    "(0.715 against 0.669): a smaller change is not a loss of generalization that matters next to what the model learned")
+TOST_LEVEL = 0.90  # TOST at alpha 0.05 is the 90 % interval lying inside the margin
+T_LEVEL = 0.95  # a two-sided paired t-test at alpha 0.05
 COST_THRESHOLD = 1.0  # retrains: tuning that costs more than the retraining unlearning is meant to avoid is "a lot"
+OBJECTIVE_RETRAINS = 1.0  # the retrain the tuning objective (the gap to a retrain) needs, counted in the tuning cost
 
-_COUNTED = ("Counted: the approximate methods without a failed run in the runs compared (unlearnlib.failures); "
-            "a method with failed runs is reported as failing in k of n runs, never as equivalent or different. ")
-_PER_METHOD = ("Per counted method, the average gap to retrain of the two arms, paired over seeds: equivalent when both "
-               "one-sided tests reject a difference beyond the margin (TOST, alpha 0.05); different when the two-sided "
-               "paired t-test is significant after Holm over the approximate methods and it is not equivalent; "
-               "else undetermined. ")
-_FURTHEST = "Estimate: the counted method whose 95 % interval reaches furthest from 0 (its difference and interval)."
+_COUNTED = ("Counted: the approximate methods without a failed run in the runs compared (unlearnlib.failures: damaged, or "
+            "did nothing, its forget accuracy and MIA-efficacy within the noise floor of the original's); a method with "
+            "failed runs is reported as failing k of n runs and with which kind of failure, never for or against the claim. ")
+_MARGIN = ("Margins: the noise floor of each metric on the dataset (as close as a second retrain from an independent "
+           "initialisation on the same forget set is), handed to the rule as an argument; the verdict row gives each margin "
+           "and its reason from the noise floor's table. ")
+_CLASSIFY = ("equivalent when the 90 % t-interval lies inside ± the margin (TOST, alpha 0.05); else different when the "
+             "two-sided paired t-test is significant after Holm over {family} (alpha 0.05), by its sign; else undetermined. ")
+_PER_METHOD = ("Per counted method, the average gap to retrain of the two arms, paired over seeds: "
+               + _CLASSIFY.format(family="the approximate methods (failing ones included)"))
+_NO_DIFFERENCE = ("agree: every counted method equivalent; disagree: some differ and none is equivalent; mixed: some differ "
+                  "and some are equivalent; inconclusive otherwise (an undetermined method, or none counted). ")
+_FURTHEST = "Estimate: the counted method whose {level} interval reaches furthest from 0 (its difference and interval)."
 
 FINDINGS: list[dict] = [
     {
         "key": "retain_forget",
         "finding": "Retain / forget performance",
-        "claim": "Methods differ widely; none matches retraining on every metric.",
+        "quote": ("Our evaluations demonstrate that the considered unlearning algorithms perform well on the retain set "
+                  "(samples whose influence on the model is allowed to be retained) and forget set (samples whose "
+                  "contribution to the model should be eliminated)"),
+        "source": "abstract",
+        "reading": ("A method performs well when its retain accuracy and its forget accuracy are each as close to the same "
+                    "seed's retrain as a second retrain is (equivalent within the noise floor)."),
         "notebook": "02",
-        "rule": ("Per dataset, each counted method's difference from the same seed's retrain in retain, forget and test "
-                 "accuracy and MIA-efficacy, paired over seeds. It differs from retraining when at least one of the four "
-                 "differs (paired t-test, Holm over the four, alpha 0.05); it matches when all four are equivalent within "
-                 "the margin (TOST, alpha 0.05). agree: every counted method differs; disagree: a counted method matches; "
-                 "inconclusive otherwise or when none is counted. Over datasets: their common verdict; mixed when they "
-                 "differ and at least one is agree, disagree or mixed. " + _COUNTED +
-                 "Estimate: the smallest mean average gap to retrain of a counted method (95 % t-interval)."),
-        "margin": GAP_MARGIN,
-        "margin_reason": "within 0.02 of retraining on each metric is closer than the best method's whole average gap; " + GAP_MARGIN_REASON,
+        "margin_metrics": ("retain_acc", "forget_acc"),
+        "interval_level": TOST_LEVEL,
+        "estimate_label": "counted method and metric furthest from retrain, minus the same seed's retrain",
+        "rule": ("Per dataset and counted method, its retain accuracy and its forget accuracy, each minus the same seed's "
+                 "retrain's, paired over seeds; per metric: " + _CLASSIFY.format(
+                     family="the dataset's approximate methods x the 2 metrics (failing ones included)") +
+                 "A method performs well when both metrics are equivalent, does not when either differs, else is "
+                 "undetermined. Per dataset: agree when more than half of the counted methods perform well and none does "
+                 "not; disagree when more than half do not perform well and none performs well; mixed when some perform "
+                 "well and some do not; inconclusive otherwise (none counted, or too many undetermined for either). Over "
+                 "datasets: their common verdict; mixed when they differ and at least one is agree, disagree or mixed; "
+                 "else inconclusive. " + _COUNTED + _MARGIN + _FURTHEST.format(level="90 %")),
     },
     {
         "key": "sex_bias",
         "finding": "Sex bias",
-        "claim": "Unlearning shows no sex bias: forgetting male or female patients costs the same.",
+        "quote": "Our evaluations demonstrate that the considered unlearning algorithms ... show no bias against male or female samples.",
+        "source": "abstract",
+        "reading": ("Forgetting a male-only or a female-only request leaves a method equally close to retraining: the average "
+                    "gap to retrain of the two requests is equivalent within the noise floor."),
         "notebook": "04",
-        "rule": ("Arms: male-only and female-only requests. " + _PER_METHOD + "agree: every counted method equivalent; "
-                 "disagree: some differ and none is equivalent; mixed: some differ and some are equivalent; inconclusive "
-                 "otherwise (an undetermined method, or none counted). " + _COUNTED + _FURTHEST),
-        "margin": GAP_MARGIN,
-        "margin_reason": GAP_MARGIN_REASON,
+        "margin_metrics": ("avg_gap",),
+        "interval_level": TOST_LEVEL,
+        "estimate_label": "male-only minus female-only average gap, furthest counted method",
+        "rule": ("Arms: male-only and female-only requests. " + _PER_METHOD + _NO_DIFFERENCE + _COUNTED + _MARGIN
+                 + _FURTHEST.format(level="90 %")),
     },
     {
         "key": "forget_size",
         "finding": "Forget-set size",
-        "claim": "Generalization (test accuracy) drops for large forget sets.",
+        "quote": "They, however, adversely impact the generalization of the model, especially for larger forget set sizes.",
+        "source": "abstract",
+        "reading": ("The unlearning algorithms lose more test accuracy than retraining does as the forget set grows from the "
+                    "smallest to the largest size (retraining loses some: it has less data)."),
         "notebook": "03",
-        "rule": ("The retrained model's test accuracy at the smallest minus the largest forget size, paired over seeds "
-                 "(95 % t-interval; TOST against the margin). agree: the interval lies above 0 and the drop is not "
-                 "equivalent to none; mixed: a significant drop that TOST shows to be within the margin; disagree: the "
-                 "interval lies below 0, or TOST shows any change within the margin; inconclusive otherwise. "
-                 "Counted: retrain, the reference the claim is about; a failed retrain run is reported."),
-        "margin": DROP_MARGIN,
-        "margin_reason": DROP_MARGIN_REASON,
+        "margin_metrics": ("test_acc",),
+        "interval_level": T_LEVEL,
+        "estimate_label": "extra test-accuracy drop over retrain's, smallest to largest size, furthest counted method",
+        "rule": ("Per counted method and seed, its test-accuracy drop from the smallest to the largest forget size minus the "
+                 "same seed's retrain drop (the extra drop), paired over the curve's end seeds: "
+                 + _CLASSIFY.format(family="the approximate methods (failing ones included)") +
+                 "agree when more than half of the counted methods lose significantly more than retraining (a positive "
+                 "difference); disagree when none does and more than half are equivalent; mixed when some lose more and "
+                 "some are equivalent or lose less, and not agree; inconclusive otherwise (none counted, or too many "
+                 "undetermined). Retrain's own drop is reported beside it as context, not judged. " + _COUNTED + _MARGIN
+                 + _FURTHEST.format(level="95 %")),
     },
     {
         "key": "difficulty",
-        "finding": "Hard samples",
-        "claim": "Unlearning is harder on hard samples than on easy ones.",
+        "finding": "Easy / hard samples",
+        "quote": "Moreover, they might be biased against easy or…",
+        "source": "abstract",
+        "completion": ("hard samples", "secondary summaries"),  # the record stops at "easy or…"
+        "reading": ("A method is biased when its average gap to each stratum's own retrain differs between hard and easy "
+                    "forget sets, in either direction (hard minus easy above 0: against hard samples; below: against easy)."),
         "notebook": "05",
-        "rule": ("Arms: forget sets drawn per seed from the most and the least memorized fifth of each diagnosis's lesions. Per counted method, the average gap to retrain hard minus "
-                 "easy, paired over seeds: equivalent by TOST within the margin; else harder or easier when the paired "
-                 "t-test is significant after Holm over the approximate methods (by sign); else undetermined. agree: more "
-                 "than half of the counted methods harder and none easier or equivalent; disagree: none harder and more "
-                 "than half easier or equivalent; mixed: some harder and some easier or equivalent (the methods go both "
-                 "ways); inconclusive otherwise. " + _COUNTED + _FURTHEST),
-        "margin": GAP_MARGIN,
-        "margin_reason": GAP_MARGIN_REASON,
+        "margin_metrics": ("avg_gap",),
+        "interval_level": T_LEVEL,
+        "estimate_label": "hard minus easy average gap to each stratum's retrain, furthest counted method",
+        "rule": ("Arms: forget sets drawn per seed from the most and the least memorized fifth of each diagnosis's lesions. "
+                 "Per counted method, the average gap to retrain hard minus easy, paired over seeds: "
+                 + _CLASSIFY.format(family="the approximate methods (failing ones included)") +
+                 "Biased against hard samples when different and positive, against easy ones when different and negative. "
+                 "agree when more than half of the counted methods are biased (either direction); disagree when more than "
+                 "half are equivalent and none is biased; mixed when some are biased and some equivalent, and not agree; "
+                 "inconclusive otherwise. Secondary, declared and not in the verdict: the share of the original's gap each "
+                 "method closes per stratum, (original's average gap - method's) / original's, hard minus easy, paired "
+                 "(the original is further from retrain on hard sets, so raw gaps partly measure how much there is to "
+                 "forget). " + _COUNTED + _MARGIN + _FURTHEST.format(level="95 %")),
     },
     {
         "key": "tuning_cost",
         "finding": "Hyper-parameter tuning",
-        "claim": "Tuning the methods' hyper-parameters costs a lot of compute.",
+        "quote": "the methods need additional computational overhead for hyper-parameter tuning",
+        "source": "secondary summaries",
+        "reading": ("Tuning a method costs at least as much compute as the retraining unlearning is meant to avoid, counting "
+                    "the retrain its tuning objective (the gap to a retrain) needs."),
         "notebook": "06",
-        "rule": (f"The median tunable method's tuning cost in retrains of the same forget set (the retrain objective, the "
-                 f"profile's trials), per dataset. agree: at least {COST_THRESHOLD:g} retrain on every dataset (tuning costs "
+        "margin_metrics": (),
+        "interval_level": np.nan,
+        "estimate_label": "median tuning cost in retrains, with the objective's retrain, lower dataset",
+        "rule": (f"Per dataset, the median over the tunable methods of the tuning cost in retrains of the same forget set: "
+                 f"(the tuning trials' compute + the {OBJECTIVE_RETRAINS:g} retrain the retrain objective compares with) / one "
+                 f"retrain, at the profile's trials. agree: at least {COST_THRESHOLD:g} retrain on every dataset (tuning costs "
                  f"more than the retraining unlearning is meant to avoid); disagree: below it on every dataset; mixed "
-                 f"otherwise. No interval: each cost is measured once. Estimate: the smallest of the datasets' medians. "
+                 f"otherwise; inconclusive without tuning rows. The median without the objective's retrain is reported beside "
+                 f"it, not judged. No interval: each cost is measured once. Estimate: the smaller of the datasets' medians. "
                  f"Counted: the tunable methods; tuning trials are not runs, so none is reported as failed."),
-        "margin": math.nan,
-        "margin_reason": "",
     },
 ]
 
@@ -132,82 +166,43 @@ STUDY_CLAIMS: list[dict] = [
     {
         "key": "patient_level",
         "finding": "Whole lesions vs single images",
-        "claim": "Drawing a request as whole lesions or as single images does not change a method's average gap to retrain.",
+        "quote": "Drawing a request as whole lesions or as single images does not change a method's average gap to retrain.",
+        "source": "this study",
+        "reading": "The average gap to retrain of the two draws is equivalent within the noise floor.",
         "notebook": "08",
-        "rule": ("Arms: whole-lesion and image-level requests of the same share of train. " + _PER_METHOD + "agree: every "
-                 "counted method equivalent; disagree: some differ and none is equivalent; mixed: some differ and some "
-                 "are equivalent; inconclusive otherwise. " + _COUNTED + _FURTHEST),
-        "margin": GAP_MARGIN,
-        "margin_reason": GAP_MARGIN_REASON,
+        "margin_metrics": ("avg_gap",),
+        "interval_level": TOST_LEVEL,
+        "estimate_label": "whole lesions minus single images average gap, furthest counted method",
+        "rule": ("Arms: whole-lesion and image-level requests of the same share of train. " + _PER_METHOD + _NO_DIFFERENCE
+                 + _COUNTED + _MARGIN + _FURTHEST.format(level="90 %")),
     },
 ]
 
 
+def claims() -> list[dict]:
+    """The paper's findings, then this study's own claims."""
+    return [*FINDINGS, *STUDY_CLAIMS]
+
+
 def claim(key: str) -> dict:
     """The declared finding (or study claim) ``key``."""
-    for item in (*FINDINGS, *STUDY_CLAIMS):
+    for item in claims():
         if item["key"] == key:
             return item
-    known = [item["key"] for item in (*FINDINGS, *STUDY_CLAIMS)]
-    raise KeyError(f"unknown finding {key!r}; declared: {known}")
+    raise KeyError(f"unknown finding {key!r}; declared: {[item['key'] for item in claims()]}")
 
 
-# -- one method's comparison ------------------------------------------------------------------
-
-def classify(row, *, alpha: float = ALPHA) -> str:
-    """One method's paired comparison (a row of ``report.paired_difference(..., margin=...)``,
-    ideally with ``p_adjusted``): ``"equivalent"`` when TOST passes, else ``"higher"`` or
-    ``"lower"`` when the (adjusted) two-sided p-value is below ``alpha``, else ``"undetermined"``.
-    A significant difference inside the margin is equivalent: too small to matter."""
-    p_equivalence = row.get("p_equivalence", np.nan)
-    p = row.get("p_adjusted", np.nan)
-    p = row.get("p_value", np.nan) if pd.isna(p) else p
-    if pd.notna(p_equivalence) and p_equivalence < alpha:
-        return "equivalent"
-    if pd.notna(p) and p < alpha:
-        return "higher" if row["difference"] > 0 else "lower"
-    return "undetermined"
+def quoted(item: Mapping) -> str:
+    """The quote as the report shows it; where the record stops short, the missing words and where they come from."""
+    if "completion" not in item:
+        return item["quote"]
+    words, source = item["completion"]
+    return f"{item['quote']} [the record stops here; {source}: \u201c{words}\u201d]"
 
 
-def no_difference_verdict(classes: Sequence[str]) -> str:
-    """agree when every method is equivalent; disagree when some differ and none is
-    equivalent; mixed when some differ and some are equivalent; else inconclusive."""
-    classes = list(classes)
-    differ = sum(c in ("higher", "lower") for c in classes)
-    equivalent = sum(c == "equivalent" for c in classes)
-    if classes and equivalent == len(classes):
-        return "agree"
-    if differ and not equivalent:
-        return "disagree"
-    if differ and equivalent:
-        return "mixed"
-    return "inconclusive"
-
-
-def harder_verdict(classes: Sequence[str]) -> str:
-    """For "harder on hard samples" (differences hard minus easy): see the difficulty rule."""
-    classes = list(classes)
-    n = len(classes)
-    harder = sum(c == "higher" for c in classes)
-    not_harder = sum(c in ("lower", "equivalent") for c in classes)
-    if n and harder > n / 2 and not not_harder:
-        return "agree"
-    if n and not harder and not_harder > n / 2:
-        return "disagree"
-    if harder and not_harder:
-        return "mixed"
-    return "inconclusive"
-
-
-def drop_verdict(*, ci_low: float, ci_high: float, p_equivalence: float, alpha: float = ALPHA) -> str:
-    """For "drops": see the forget-size rule."""
-    dropped = ci_low > 0
-    equivalent = pd.notna(p_equivalence) and p_equivalence < alpha
-    if dropped:
-        return "mixed" if equivalent else "agree"
-    if ci_high < 0 or equivalent:
-        return "disagree"
-    return "inconclusive"
+def sourced(item: Mapping) -> str:
+    """Where the quote comes from: ``"abstract"``, or ``"abstract; its end: secondary summaries"``."""
+    return item["source"] + (f"; its end: {item['completion'][1]}" if "completion" in item else "")
 
 
 def combine(verdicts: Sequence[str]) -> str:
@@ -220,107 +215,39 @@ def combine(verdicts: Sequence[str]) -> str:
 
 # -- a finding's verdict row ----------------------------------------------------------------
 
+VERDICT_COLUMNS = ("finding", "verdict", "quote", "source", "reading", "rule", "margin", "margin_reason", "estimate_label",
+                   "estimate", "ci_low", "ci_high", "interval_level", "methods_counted", "methods_failed")
+_REQUIRED = ("finding", "verdict", "estimate", "ci_low", "ci_high", "methods_counted", "methods_failed")  # older tables lack the rest
+
+
 def verdict_row(key: str, verdict: str, *, estimate: float, ci_low: float, ci_high: float, counted: Sequence[str],
-                failing: Mapping[str, tuple[int, int]] | str) -> dict:
-    """One row of a verdict table, with the declared rule and margin of finding ``key``."""
+                failing: Mapping[str, tuple[int, int]] | str, estimate_label: str | None = None, interval_level: float | None = None,
+                margin: str = "", margin_reason: str = "") -> dict:
+    """One row of a verdict table: the verdict with its quote, reading and declared rule, the
+    margins used (``margin``, ``margin_reason``: :func:`floor_margins.describe`), the labelled
+    estimate with its interval and that interval's level, the methods counted and failing."""
     if verdict not in VERDICTS:
         raise ValueError(f"verdict {verdict!r} is not one of {VERDICTS}")
     declared = claim(key)
-    return {"finding": key, "verdict": verdict, "rule": declared["rule"], "margin": declared["margin"],
-            "estimate": float(estimate), "ci_low": float(ci_low), "ci_high": float(ci_high),
+    return {"finding": key, "verdict": verdict, "quote": quoted(declared), "source": sourced(declared),
+            "reading": declared["reading"], "rule": declared["rule"], "margin": margin, "margin_reason": margin_reason,
+            "estimate_label": estimate_label or declared["estimate_label"], "estimate": float(estimate),
+            "ci_low": float(ci_low), "ci_high": float(ci_high),
+            "interval_level": float(declared["interval_level"] if interval_level is None else interval_level),
             "methods_counted": ", ".join(counted) if counted else "none",
             "methods_failed": failing if isinstance(failing, str) else describe_failing(failing)}
-
-
-def _furthest(rows: pd.DataFrame) -> dict:
-    if rows.empty:
-        return {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-    reach = report.smallest_ruled_out(rows["ci_low"], rows["ci_high"]).fillna(np.inf)
-    top = rows.loc[reach.idxmax()]
-    return {"estimate": top["difference"], "ci_low": top["ci_low"], "ci_high": top["ci_high"]}
-
-
-def _counted(differences: pd.DataFrame, failing: Mapping[str, tuple[int, int]], metric: str) -> pd.DataFrame:
-    tested = differences[(differences["metric"] == metric) & ~differences["method"].isin(["original", "retrain"])]
-    return tested[~tested["method"].isin(list(failing))]
-
-
-def judge_no_difference(key: str, differences: pd.DataFrame, runs: pd.DataFrame, *, metric: str = "avg_gap") -> dict:
-    """The verdict row of a "no difference" finding from the arms' paired differences
-    (``report.paired_difference(..., margin=claim(key)['margin'])`` with ``p_adjusted``) and
-    the compared arms' ledger rows ``runs`` (with ``failed``, ``failures.with_damage``)."""
-    failing = failing_methods(runs[~runs["method"].isin(["original", "retrain"])])
-    counted = _counted(differences, failing, metric)
-    verdict = no_difference_verdict([classify(r) for _, r in counted.iterrows()])
-    return verdict_row(key, verdict, **_furthest(counted), counted=list(counted["method"]), failing=failing)
-
-
-def judge_harder(key: str, differences: pd.DataFrame, runs: pd.DataFrame, *, metric: str = "avg_gap") -> dict:
-    """The verdict row of "harder on hard samples" from hard-minus-easy paired differences."""
-    failing = failing_methods(runs[~runs["method"].isin(["original", "retrain"])])
-    counted = _counted(differences, failing, metric)
-    verdict = harder_verdict([classify(r) for _, r in counted.iterrows()])
-    return verdict_row(key, verdict, **_furthest(counted), counted=list(counted["method"]), failing=failing)
-
-
-def judge_drop(key: str, drop: Mapping, runs: pd.DataFrame) -> dict:
-    """The verdict row of "drops for large forget sets" from retrain's paired drop (a row of
-    ``report.paired_difference(..., margin=...)``) and retrain's runs at the two ends."""
-    verdict = drop_verdict(ci_low=drop["ci_low"], ci_high=drop["ci_high"], p_equivalence=drop["p_equivalence"])
-    if drop["pairs"] < 2:
-        verdict = "inconclusive"
-    return verdict_row(key, verdict, estimate=drop["difference"], ci_low=drop["ci_low"], ci_high=drop["ci_high"],
-                       counted=["retrain"], failing=failing_methods(runs[runs["method"] == "retrain"]))
-
-
-def judge_cost(key: str, median_costs: Mapping[str, float], tunable: Sequence[str]) -> dict:
-    """The verdict row of "tuning costs a lot" from each dataset's median tuning cost in retrains."""
-    costs = np.array(list(median_costs.values()), dtype=float)
-    if not len(costs):
-        verdict = "inconclusive"
-    else:
-        verdict = "agree" if (costs >= COST_THRESHOLD).all() else ("disagree" if (costs < COST_THRESHOLD).all() else "mixed")
-    low = float(costs.min()) if len(costs) else np.nan
-    return verdict_row(key, verdict, estimate=low, ci_low=np.nan, ci_high=np.nan, counted=list(tunable), failing={})
-
-
-def judge_none_matches(key: str, versus_retrain: pd.DataFrame, runs: pd.DataFrame) -> tuple[dict, dict[str, str]]:
-    """The verdict row of "none matches retraining on every metric", and each dataset's verdict.
-
-    ``versus_retrain``: per (dataset, method, metric) the paired difference from retrain
-    (``report.difference_from_reference(..., margin=...)``, Holm within each method's metrics);
-    ``runs``: the tuned ledger rows (with ``failed`` and ``avg_gap``)."""
-    per_dataset, counted_all, failing_all, closest = {}, [], {}, None
-    for dataset, tests in versus_retrain.groupby("dataset", sort=False):
-        part = runs[(runs["dataset"] == dataset) & ~runs["method"].isin(["original", "retrain"])]
-        failing = failing_methods(part)
-        tests = tests[~tests["method"].isin(["original", "retrain", *failing])]
-        states = []
-        for method, rows in tests.groupby("method", sort=False):
-            classes = [classify(r) for _, r in rows.iterrows()]
-            states.append("matches" if all(c == "equivalent" for c in classes) else
-                          "differs" if any(c in ("higher", "lower") for c in classes) else "neither")
-            gaps = part.loc[part["method"] == method, "avg_gap"]
-            low, high = report.t_interval(gaps)
-            if closest is None or gaps.mean() < closest["estimate"]:
-                closest = {"estimate": float(gaps.mean()), "ci_low": low, "ci_high": high}
-        per_dataset[dataset] = ("inconclusive" if not states else "disagree" if "matches" in states else
-                                "agree" if all(s == "differs" for s in states) else "inconclusive")
-        counted_all += [f"{dataset}: {m}" for m in dict.fromkeys(tests["method"])]
-        failing_all.update({f"{dataset}: {m}": kn for m, kn in failing.items()})
-    closest = closest or {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-    row = verdict_row(key, combine(list(per_dataset.values())), **closest, counted=counted_all, failing=failing_all)
-    return row, per_dataset
 
 
 def verdict_line(row: Mapping) -> str:
     """The notebook's "**Verdict:** ..." line for a verdict row (the HTML report reads it)."""
     declared = claim(row["finding"])
-    interval = "" if pd.isna(row["ci_low"]) else f" [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
-    estimate = "no estimate (no method counted)" if pd.isna(row["estimate"]) else f"estimate {row['estimate']:+.3f}{interval}"
-    margin = "" if pd.isna(row["margin"]) else f"; margin ±{row['margin']:g}"
-    return (f"**Verdict:** {row['verdict']} ({declared['finding']}: {declared['claim']}) — {estimate}"
-            f"{margin}; counted: {row['methods_counted']}; failing: {row['methods_failed']}.")
+    level = "" if pd.isna(row.get("interval_level", np.nan)) else f"{row['interval_level'] * 100:.0f} % "
+    interval = "" if pd.isna(row["ci_low"]) else f" [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}] ({level}interval)"
+    estimate = ("no estimate (no method counted)" if pd.isna(row["estimate"]) else
+                f"{row.get('estimate_label') or declared['estimate_label']}: {row['estimate']:+.3f}{interval}")
+    margin = f"; margins {row['margin']}" if str(row.get("margin", "") or "").strip() else ""
+    return (f"**Verdict:** {row['verdict']} ({declared['finding']}: \u201c{quoted(declared)}\u201d) — {estimate}{margin}; "
+            f"counted: {row['methods_counted']}; failing: {row['methods_failed']}.")
 
 
 # -- verdicts as data -------------------------------------------------------------------------
@@ -340,7 +267,7 @@ def write_notebook_verdicts(rows: Sequence[Mapping], notebook: str) -> list[Path
 
 
 def _check(table: pd.DataFrame, source: str) -> None:
-    missing = [c for c in VERDICT_COLUMNS if c not in table.columns]
+    missing = [c for c in _REQUIRED if c not in table.columns]
     if missing:
         raise ValueError(f"{source} lacks the columns {missing}; a verdict table has {list(VERDICT_COLUMNS)}")
     bad = sorted(set(table["verdict"]) - set(VERDICTS))
@@ -348,21 +275,54 @@ def _check(table: pd.DataFrame, source: str) -> None:
         raise ValueError(f"{source} holds verdicts {bad}; allowed: {list(VERDICTS)}")
 
 
+def _completed(table: pd.DataFrame) -> pd.DataFrame:
+    """A table written before a column existed gets it from the declaration (quote, source, reading,
+    rule, estimate label, interval level) or empty."""
+    table = table.copy()
+    declared = {item["key"]: item for item in claims()}
+    fill = {"quote": quoted, "source": sourced, "reading": lambda i: i["reading"], "rule": lambda i: i["rule"],
+            "estimate_label": lambda i: i["estimate_label"], "interval_level": lambda i: i["interval_level"]}
+    for column in VERDICT_COLUMNS:
+        if column not in table:
+            make = fill.get(column)
+            table[column] = [make(declared[k]) if make and k in declared else np.nan for k in table["finding"]]
+    return table[list(VERDICT_COLUMNS)]
+
+
 def collect_verdicts(figures_dir) -> pd.DataFrame:
     """Every ``NN_verdicts.csv`` in ``figures_dir``, in notebook order, as one table."""
-    paths = sorted(Path(figures_dir).glob("[0-9][0-9]_verdicts.csv"))
     tables = []
-    for path in paths:
+    for path in sorted(Path(figures_dir).glob("[0-9][0-9]_verdicts.csv")):
         table = pd.read_csv(path)
         _check(table, str(path))
-        tables.append(table[list(VERDICT_COLUMNS)])
+        tables.append(_completed(table))
     if not tables:
         return pd.DataFrame(columns=list(VERDICT_COLUMNS))
     return pd.concat(tables, ignore_index=True)
 
 
 def write_verdicts(figures_dir) -> Path:
-    """Write ``figures_dir/verdicts.csv``: :func:`collect_verdicts` of that folder."""
+    """Write ``figures_dir/verdicts.csv``: :func:`collect_verdicts` of that folder, one row per claim."""
     target = Path(figures_dir) / "verdicts.csv"
-    collect_verdicts(figures_dir).to_csv(target, index=False)
+    table = collect_verdicts(figures_dir)
+    repeated = sorted(table.loc[table["finding"].duplicated(), "finding"].unique())
+    if repeated:
+        raise ValueError(f"claims judged twice: {repeated}; verdicts.csv holds one row per claim")
+    table.to_csv(target, index=False)
     return target
+
+
+SUMMARY_COLUMNS = ("key", "finding", "quote", "source", "verdict", "estimate_label", "estimate", "ci_low", "ci_high", "interval_level")
+
+
+def summary_table(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The table a reviewer skims: one row per claim with its short name, the quote and its
+    source, the verdict, what the estimate is, the estimate and the interval its test uses with
+    that interval's level (90 % for TOST, 95 % otherwise). Rows in declaration order, claims not
+    declared here (a verdict another module declares) after them."""
+    table = _completed(verdicts) if len(verdicts) else pd.DataFrame(columns=list(VERDICT_COLUMNS))
+    order = {item["key"]: i for i, item in enumerate(claims())}
+    table = table.assign(_order=[order.get(k, len(order)) for k in table["finding"]]).sort_values("_order", kind="stable")
+    names = {item["key"]: item["finding"] for item in claims()}
+    out = table.assign(key=table["finding"], finding=[names.get(k, k) for k in table["finding"]])
+    return out[list(SUMMARY_COLUMNS)].reset_index(drop=True)

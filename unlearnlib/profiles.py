@@ -30,9 +30,9 @@ class Profile:
     focus_methods: tuple[str, ...] = ("finetune", "neggrad_plus", "random_label", "salun", "scrub", "ssd")
     forget_fractions: tuple[float, ...] = (0.01, 0.02, 0.05, 0.10, 0.20, 0.30, 0.50)
     curve_seeds: tuple[int, ...] = (0,)
-    # The retrain and the original at the size curve's smallest and largest forget size run on
-    # these seeds (a superset of curve_seeds): finding 3 is the retrain's drop between them.
-    # Empty: the curve's seeds.
+    # The focus methods, the retrain and the original at the size curve's smallest and largest
+    # forget size run on these seeds (a superset of curve_seeds): finding 3 is each method's drop
+    # between them minus the same seed's retrain's. Empty: the curve's seeds.
     curve_end_seeds: tuple[int, ...] = ()
     group_forget_size: int = 350  # images in each sex / difficulty forget set
     tuning_trials: int = 20  # Optuna trials per method and objective (the same budget for every method)
