@@ -41,27 +41,29 @@ CLASSES = (MORE, LIKE, LESS, UNDETERMINED)
 RELEARNING_CLAIM: dict = {
     "key": "relearning",
     "finding": "Relearning attack",
-    "claim": "After unlearning, a relearning attack restores no more forget accuracy than it restores after retraining.",
+    "quote": "After unlearning, a relearning attack restores no more forget accuracy than it restores after retraining.",
+    "source": "this study",
+    "reading": ("The attack's change in forget accuracy after a method, minus its change after the same seed's retrain, is "
+                "equivalent to none within the noise floor of forget accuracy, or below it."),
     "notebook": "07",
+    "margin_metrics": ("forget_acc",),
+    "interval_level": 0.95,
+    "estimate_label": "excess change in forget accuracy under the attack (method minus retrain), largest counted",
     "rule": (
         f"The attack fine-tunes each model on a fixed random part of its retain set plus k forget images (k in "
         f"{', '.join(map(str, RELEARN_KS))}); forget accuracy is measured on the forget images the attack did not see. Per "
         f"dataset, forget set, k and counted method: the method's forget accuracy after the attack minus before, minus the "
         f"same seed's retrain's change under the same attack (the excess change), paired over seeds. '{LIKE}': both "
         f"one-sided tests reject an excess change beyond the margin (TOST, alpha {ALPHA}: the 90 % interval lies inside "
-        f"the margin); '{MORE}': the two-sided paired t-test is significant after Holm over the approximate methods of that "
-        f"dataset, forget set and k (alpha {ALPHA}) and the mean excess change exceeds the margin; '{LESS}': likewise below "
-        f"minus the margin; else '{UNDETERMINED}'. agree: every counted comparison changes like retraining; disagree: some "
-        f"recover more and none changes like retraining; mixed: some recover more and some change like retraining; "
-        f"inconclusive otherwise (or none counted). Counted: the approximate methods without a failed run (an unlearning "
-        f"run failing the rule of unlearnlib.failures, or an attack that diverged); a failing method is reported with its "
-        f"failed runs of all, never counted. Estimate: the counted comparison with the largest mean excess change (95 % "
-        f"t-interval)."),
-    "margin": SURVIVAL_MARGIN,
-    "margin_reason": (
-        "a fallback: relearn_verdict.SURVIVAL_MARGIN, declared for issue 21's level verdict (about two seed-to-seed sds of "
-        "the retrained model's forget accuracy), stands in until the study passes the measured noise floor of forget "
-        "accuracy (issue 33, item 2) as relearning_change_table's margin"),
+        f"the margin, the noise floor of forget accuracy on that dataset); '{MORE}': the two-sided paired t-test is "
+        f"significant after Holm over the approximate methods of that dataset, forget set and k (alpha {ALPHA}) and the "
+        f"mean excess change exceeds the margin; '{LESS}': likewise below minus the margin; else '{UNDETERMINED}'. agree: "
+        f"no counted comparison recovers more and each changes like retraining or recovers less (the claim says 'no "
+        f"more'); disagree: some recover more and none changes like retraining or less; mixed: some recover more and some "
+        f"change like retraining or less; inconclusive otherwise (or none counted). Counted: the approximate methods "
+        f"without a failed run (an unlearning run failing the rule of unlearnlib.failures, or an attack that diverged); a "
+        f"failing method is reported with its failed runs of all, never counted. Estimate: the counted comparison with the "
+        f"largest mean excess change (95 % t-interval)."),
 }
 
 
@@ -158,12 +160,12 @@ def judge_relearning(table: pd.DataFrame, *, failing: Mapping | None = None) -> 
         else:
             counted.append(row)
     classes = [r["verdict"] for r in counted]
-    more, like = classes.count(MORE), classes.count(LIKE)
-    if classes and like == len(classes):
+    more, no_more = classes.count(MORE), classes.count(LIKE) + classes.count(LESS)
+    if classes and no_more == len(classes):
         verdict = "agree"
-    elif more and not like:
+    elif more and not no_more:
         verdict = "disagree"
-    elif more and like:
+    elif more and no_more:
         verdict = "mixed"
     else:
         verdict = "inconclusive"
@@ -172,19 +174,22 @@ def judge_relearning(table: pd.DataFrame, *, failing: Mapping | None = None) -> 
     by_k: dict[str, list[str]] = {}
     for r in counted:
         by_k.setdefault(f"{r['dataset']} k={int(r['k_forget'])}", []).append(str(r["method"]))
-    return {"finding": RELEARNING_CLAIM["key"], "verdict": verdict, "rule": RELEARNING_CLAIM["rule"],
-            "margin": float(table["margin"].iloc[0]) if len(table) else RELEARNING_CLAIM["margin"],
-            "estimate": estimate["excess_change"], "ci_low": estimate["ci_low"], "ci_high": estimate["ci_high"],
-            "methods_counted": "; ".join(f"{k}: {', '.join(dict.fromkeys(m))}" for k, m in by_k.items()) or "none",
-            "methods_failed": describe_failing(failed)}
+    from .paper import verdict_row  # paper registers RELEARNING_CLAIM among the study's claims
+
+    margin = float(table["margin"].iloc[0]) if len(table) else float("nan")
+    sources = sorted(set(table["margin_source"])) if len(table) and "margin_source" in table else []
+    return verdict_row(RELEARNING_CLAIM["key"], verdict, estimate=estimate["excess_change"], ci_low=estimate["ci_low"],
+                       ci_high=estimate["ci_high"], failing=failed,
+                       counted=[f"{k}: {', '.join(dict.fromkeys(m))}" for k, m in by_k.items()],
+                       margin=", ".join(f"{d}: ±{v:.3g}" for d, v in table.groupby("dataset", sort=False)["margin"].first().items())
+                       if len(table) else "", margin_reason="; ".join(sources))
 
 
 def verdict_line(row: Mapping) -> str:
-    """The notebook's "**Verdict:** ..." line for :func:`judge_relearning`'s row, as ``paper.verdict_line`` writes one."""
-    interval = "" if pd.isna(row["ci_low"]) else f" [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
-    estimate = "no estimate (no method counted)" if pd.isna(row["estimate"]) else f"largest excess change {row['estimate']:+.3f}{interval}"
-    return (f"**Verdict:** {row['verdict']} ({RELEARNING_CLAIM['finding']}: {RELEARNING_CLAIM['claim']}) — {estimate}; "
-            f"margin ±{row['margin']:g}; counted: {row['methods_counted']}; failing: {row['methods_failed']}.")
+    """The notebook's "**Verdict:** ..." line for :func:`judge_relearning`'s row (``paper.verdict_line``)."""
+    from .paper import verdict_line as paper_line
+
+    return paper_line(row)
 
 
 def class_counts(table: pd.DataFrame, by: Sequence[str] = ("dataset", "k_forget")) -> pd.DataFrame:
