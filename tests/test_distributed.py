@@ -251,7 +251,9 @@ def test_the_driver_submits_the_whole_graph_at_once_each_task_waiting_on_its_req
     plan = make_plan("smoke", [NOTEBOOK])
     assert not plan.pending() and computed.appended == len(plan.needs)
     first = {kind_of(s).name for s in batches[0]}
-    assert first == {"originals", "retrains", "tuning", "experiments"}  # all at once: untuned runs beside the tuning runs
+    # All at once: untuned runs beside the tuning runs, and the pooled noise floor the notebook reads (with the
+    # per-sample scores and memorization estimate its difficulty arms' forget sets are ranked by).
+    assert first == {"originals", "retrains", "tuning", "experiments", "noise_floor", "sample_scores", "memorization"}
     tuned = [s for s in waits if getattr(s, "hyperparameters", ()) and kind_of(s).name == "experiments"]
     assert tuned and all(s not in batches[0] for s in tuned)  # known only once their tuning row is in
     for spec, needs in waits.items():

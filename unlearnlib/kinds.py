@@ -385,3 +385,7 @@ class RelearnedReferenceModels(RowKind):
         relearned_references(RelearnSpec(spec.experiment, spec.budget, spec.k_forget), data=study_data(spec.experiment.original), models=models,
                              results=results)
 
+
+
+# Kinds registered in modules of their own, imported here so that the registry is whole whoever imports it.
+from . import noise_floor  # noqa: E402,F401  (the noise-floor retrains)

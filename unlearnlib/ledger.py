@@ -3,7 +3,8 @@
 Models are a cache (``data/cache``, ignored by git); results are data. The ledger is one
 tracked folder (``data/ledger``, or ``UNLEARNLIB_LEDGER_DIR``) with one CSV per kind of
 result (``experiments.csv``, ``tuning.csv``, ``forgetting_quality.csv``, ``originals.csv``,
-``sample_scores.csv``, ``memorization.csv``), rows sorted by key so that diffs read well.
+``sample_scores.csv``, ``memorization.csv``,
+``relearning.csv``, ``noise_floor.csv``), rows sorted by key so that diffs read well.
 Every row carries its ``key`` (a hash of its full spec), the ``profile``, the library
 version, a ``code_version`` (so fixing one method invalidates only that method's rows),
 the git ``commit``, the ``machine`` fingerprint and the ``finished_utc`` time.
@@ -28,7 +29,7 @@ from .paths import atomic_write_bytes, project_root
 from .provenance import PROVENANCE_COLUMNS as PROVENANCE
 from .settings import LEDGER_DIR_ENV, LEDGER_ONLY_ENV, flag, read
 
-KINDS = ("experiments", "tuning", "forgetting_quality", "originals", "sample_scores", "memorization", "relearning")
+KINDS = ("experiments", "tuning", "forgetting_quality", "originals", "sample_scores", "memorization", "relearning", "noise_floor")
 
 
 REPAIR_COMMAND = "python -m unlearnlib ledger repair"

@@ -31,6 +31,7 @@ import pandas as pd
 
 from .fq_run import run_forgetting_quality
 from .grid import expand_grid, run_grid
+from .noise_floor import ANALYSES, noise_floor_rows, noise_floor_specs
 from .originals import difficulty_table, load_study_data, original_summary
 from .profiles import Profile
 from .relearn import RelearnBudget, RelearnSpec, relearn_ks, relearning_rows
@@ -76,6 +77,7 @@ _FETCHERS: dict[str, Callable[["Part"], pd.DataFrame]] = {
     "relearning": lambda part: relearning_rows(list(part.specs), progress=part.progress),
     "forgetting_quality": lambda part: pd.DataFrame([run_forgetting_quality(spec) for spec in part.specs]),
     "difficulty": lambda part: difficulty_table(part.specs[0].original, memorization_models=part.specs[0].n_models),
+    "noise_floor": lambda part: noise_floor_rows(list(part.specs), progress=part.progress),
 }
 
 
@@ -291,12 +293,27 @@ GRIDS: dict[str, Callable[..., None]] = {
 }  # 00_data reads the data only
 
 
-def notebook_grid(name: str, profile: Profile, *, lookup: Lookup | None = None, **parameters) -> Grid:
-    """Notebook ``name``'s grid at ``profile`` for ``parameters`` (every one of its parameters
-    cell's names but ``profile``; a missing or unknown one is refused). The default ``lookup``
-    (:data:`FETCH`) fetches tuning rows, tuning where they are missing unless computing is off."""
+def _built(name: str, profile: Profile, lookup: Lookup | None, parameters: dict) -> _Builder:
     if name not in GRIDS:
         raise ValueError(f"no grid for notebook {name!r}; known: {', '.join(GRIDS)}")
     builder = _Builder(profile, FETCH if lookup is None else lookup)
     GRIDS[name](builder, **parameters)
+    return builder
+
+
+def analysis_grid(name: str, profile: Profile, *, lookup: Lookup | None = None, **parameters) -> Grid:
+    """:func:`notebook_grid` without the pooled noise-floor table: the analysis's own rows (what
+    ``noise_floor.noise_floor_specs`` reads its retrains from)."""
+    return _built(name, profile, lookup, parameters).grid(name)
+
+
+def notebook_grid(name: str, profile: Profile, *, lookup: Lookup | None = None, **parameters) -> Grid:
+    """Notebook ``name``'s grid at ``profile`` for ``parameters`` (every one of its parameters
+    cell's names but ``profile``; a missing or unknown one is refused). The default ``lookup``
+    (:data:`FETCH`) fetches tuning rows, tuning where they are missing unless computing is off.
+    A notebook with a verdict (``noise_floor.ANALYSES``) also has the table ``noise_floor``: every
+    row of the pooled noise floor at ``profile``, whatever its parameters (the margins are one set)."""
+    builder = _built(name, profile, lookup, parameters)
+    if name in {analysis.notebook for analysis in ANALYSES}:
+        builder.add("noise_floor", Part("noise_floor", tuple(noise_floor_specs(profile))))
     return builder.grid(name)
