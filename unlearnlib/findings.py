@@ -275,7 +275,7 @@ def efficiency_tuning(tuning: pd.DataFrame, comparison: pd.DataFrame, timing: pd
 
 
 def privacy(attacks: pd.DataFrame, quality: pd.DataFrame, relearning: pd.DataFrame, *, datasets: Sequence[str], quality_dataset: str,
-            n_models: int, margin: float, verdict: Mapping | None = None) -> list[str]:
+            n_models: int, margin: float | Mapping[str, float], verdict: Mapping | None = None) -> list[str]:
     """Notebook 07: the membership attacks per dataset, forgetting quality relative to retrain
     (which methods are distinguishable from retraining at this N), and what the relearning attack
     changes (``relearning``: ``relearn_verdict.relearning_change_table``; ``margin``: its margin;
@@ -305,7 +305,8 @@ def privacy(attacks: pd.DataFrame, quality: pd.DataFrame, relearning: pd.DataFra
         lines.append(f"{dataset}, {k} forget images in the attack: it changes retrain's forget accuracy (on the forget images it did "
                      f"not see) by {r.attack_change:+.3f} and the original's by {o.attack_change:+.3f} (n = {int(r.n_seeds)} seeds).")
         for word, group in part.drop(index=list(REFERENCES), errors="ignore").groupby("verdict", sort=False):
-            lines.append(f"{dataset}, k = {k}, {word} (excess change: the method's change minus retrain's, margin ±{margin:g}, "
+            floor = margin[dataset] if isinstance(margin, Mapping) else margin
+            lines.append(f"{dataset}, k = {k}, {word} (excess change: the method's change minus retrain's, margin ±{floor:.3g}, "
                          "paired 95 % CI): " + "; ".join(
                              f"{m} {_interval(g.rename({'excess_change': 'difference'}))}" + _failed(g) for m, g in group.iterrows()) + ".")
     if verdict is not None:

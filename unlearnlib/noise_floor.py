@@ -188,7 +188,7 @@ class Analysis:
 
 ANALYSES: tuple[Analysis, ...] = (
     Analysis("main table", "02_main_benchmark", "tuned"),
-    Analysis("forget-size curve ends", "03_forget_size", "end_references"),
+    Analysis("forget-size curve ends", "03_forget_size", "ends"),
     Analysis("sex", "04_sex_bias", "results", ("sex", ("male", "female"))),
     Analysis("difficulty", "05_difficulty", "results", ("kind", ("easy", "hard"))),
     Analysis("patient level", "08_patient_level", "results"),  # image-level and whole-lesion arms

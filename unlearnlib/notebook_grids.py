@@ -301,6 +301,11 @@ def _built(name: str, profile: Profile, lookup: Lookup | None, parameters: dict)
     return builder
 
 
+# The notebooks whose verdicts read margins from the pooled noise floor: the analyses it is drawn from,
+# 06 (a run that did nothing, within the floor of the original, fails) and 07 (the relearning verdict).
+MARGIN_READERS = frozenset({analysis.notebook for analysis in ANALYSES} | {"06_efficiency_tuning", "07_privacy"})
+
+
 def analysis_grid(name: str, profile: Profile, *, lookup: Lookup | None = None, **parameters) -> Grid:
     """:func:`notebook_grid` without the pooled noise-floor table: the analysis's own rows (what
     ``noise_floor.noise_floor_specs`` reads its retrains from)."""
@@ -311,9 +316,9 @@ def notebook_grid(name: str, profile: Profile, *, lookup: Lookup | None = None, 
     """Notebook ``name``'s grid at ``profile`` for ``parameters`` (every one of its parameters
     cell's names but ``profile``; a missing or unknown one is refused). The default ``lookup``
     (:data:`FETCH`) fetches tuning rows, tuning where they are missing unless computing is off.
-    A notebook with a verdict (``noise_floor.ANALYSES``) also has the table ``noise_floor``: every
-    row of the pooled noise floor at ``profile``, whatever its parameters (the margins are one set)."""
+    A notebook that judges with margins (:data:`MARGIN_READERS`) also has the table ``noise_floor``:
+    every row of the pooled noise floor at ``profile``, whatever its parameters (the margins are one set)."""
     builder = _built(name, profile, lookup, parameters)
-    if name in {analysis.notebook for analysis in ANALYSES}:
+    if name in MARGIN_READERS:
         builder.add("noise_floor", Part("noise_floor", tuple(noise_floor_specs(profile))))
     return builder.grid(name)

@@ -5,7 +5,7 @@ A number typed into the README drifts from the run it describes (it once called 
 generated: one line per verdict from ``figures/verdicts.csv`` (verdict, estimate and interval as
 the notebook computed them) and, per notebook, the findings it handed over as data
 (``notebook.show_findings``, written by ``unlearnlib.findings`` from the tables it shows). ``make
-figures`` rewrites it (:func:`update`) with every other output; ``tests/test_readme_findings.py``
+figures`` rewrites it (:func:`rewrite_readme`) with every other output; ``tests/test_readme_findings.py``
 fails when the committed block differs from what the committed outputs give.
 """
 from __future__ import annotations
@@ -58,7 +58,7 @@ def notebook_lines(paths: list[Path]) -> list[str]:
     return lines
 
 
-def render(figures: Path, notebooks: list[Path] | None = None) -> str:
+def findings_block(figures: Path, notebooks: list[Path] | None = None) -> str:
     """The block's text (markers included) from ``figures/verdicts.csv`` and the executed notebooks."""
     verdicts = pd.read_csv(Path(figures) / "verdicts.csv")
     paths = notebook_paths(None) if notebooks is None else notebooks
@@ -75,10 +75,10 @@ def replace_block(text: str, block: str) -> str:
     return text[:start] + block + text[stop:]
 
 
-def update(readme: Path, figures: Path, notebooks: list[Path] | None = None) -> bool:
+def rewrite_readme(readme: Path, figures: Path, notebooks: list[Path] | None = None) -> bool:
     """Rewrite ``readme``'s generated block; True when it changed."""
     text = Path(readme).read_text()
-    new = replace_block(text, render(figures, notebooks))
+    new = replace_block(text, findings_block(figures, notebooks))
     if new != text:
         Path(readme).write_text(new)
     return new != text

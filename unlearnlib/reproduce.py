@@ -209,5 +209,5 @@ def write_html_report(executed: list[Path], *, export_notebooks: bool = True) ->
     forget_sets.write_overlap()  # how often seeds draw the same images, from the committed forget sets
     report = build_report(executed, figures=figures_dir(), export_notebooks=export_notebooks)
     if figures_dir() == project_root() / "figures":  # the committed outputs: the README's findings follow them
-        readme_findings.update(project_root() / "README.md", figures_dir(), executed)
+        readme_findings.rewrite_readme(project_root() / "README.md", figures_dir(), executed)
     return report

@@ -77,7 +77,8 @@ VERDICT_WORDS = {"recovers more than retraining": "more", "changes like retraini
                  "recovers less than retraining": "less", "undetermined": "?", "reference (0 by construction)": "0"}
 
 
-def relearning_change_figure(table, *, datasets: Sequence[str], margin: float, failing: Mapping | None = None, title: str = ""):
+def relearning_change_figure(table, *, datasets: Sequence[str], margin: float | Mapping[str, float], failing: Mapping | None = None,
+                             title: str = ""):
     """One panel per dataset, the original and retrain first, then each method; per method one
     point per k (forget images in the attack set; marker and offset by k): the excess change (the
     attack's change in the method's forget accuracy minus the retrain's, on the forget images the
@@ -94,7 +95,9 @@ def relearning_change_figure(table, *, datasets: Sequence[str], margin: float, f
     n_methods = table.groupby("dataset")["method"].nunique().max()
     fig, axes = plt.subplots(1, len(datasets), figsize=(2 * COLUMN_WIDTH_IN, 0.11 * len(ks) * n_methods + 1.2), squeeze=False)
     clipped = any_failed = False
+    margins = margin if isinstance(margin, Mapping) else {d: margin for d in datasets}  # one per dataset: its noise floor
     for ax, dataset in zip(axes[0], datasets):
+        margin = margins[dataset]
         part = table[table.dataset == dataset].set_index(["method", "k_forget"])
         names = list(dict.fromkeys(part.index.get_level_values(0)))
         methods = [m for m in order if m in names] + [m for m in names if m not in order]
