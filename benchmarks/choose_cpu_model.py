@@ -14,7 +14,7 @@ import itertools
 import pandas as pd
 
 from unlearnlib.data import load_dataset
-from unlearnlib.metrics import balanced_accuracy, macro_auc
+from unlearnlib.evaluation.metrics import balanced_accuracy, macro_auc
 from unlearnlib.models import create_model
 from unlearnlib.profiles import get_profile
 from unlearnlib.training import Tensors, evaluate, fit

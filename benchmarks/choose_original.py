@@ -32,9 +32,9 @@ import pandas as pd
 import torch
 from timm.models import register_model
 
-from unlearnlib.originals import load_study_data
-from unlearnlib.specs import OriginalSpec
-from unlearnlib.metrics import balanced_accuracy, macro_auc, membership_auc
+from unlearnlib.kinds.originals import load_study_data
+from unlearnlib.kinds.specs import OriginalSpec
+from unlearnlib.evaluation.metrics import balanced_accuracy, macro_auc, membership_auc
 from unlearnlib.models import _small_resnet, create_model
 from unlearnlib.profiles import get_profile
 from unlearnlib.training import EAGER_FP32, ComputePath, choose_path, evaluate, fit

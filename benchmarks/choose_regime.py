@@ -17,7 +17,7 @@ import os
 import pandas as pd
 
 from unlearnlib.data import load_dataset
-from unlearnlib.metrics import macro_auc, membership_auc
+from unlearnlib.evaluation.metrics import macro_auc, membership_auc
 from unlearnlib.models import create_model, dead_weight_share
 from unlearnlib.training import Tensors, TrainConfig, evaluate, fit
 

@@ -1,6 +1,6 @@
 """What the cold study cost, by kind, from the seconds the committed ledger records (issue 20 item 5).
 
-Reads the rows every notebook of the profile reads (``unlearnlib.plan.spent``): originals,
+Reads the rows every notebook of the profile reads (``unlearnlib.execution.plan.spent``): originals,
 retrains, tuning runs, method runs, forgetting-quality and memorization models, relearning
 attacks. A row records one worker's seconds; core-seconds multiply them by the torch threads it
 ran on, so the wall time of the whole study on ``--cores`` cores, every core kept busy (two
@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from unlearnlib.plan import KIND_LABELS, make_plan, spent
+from unlearnlib.execution.plan import KIND_LABELS, make_plan, spent
 
 
 def main() -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import unlearnlib.fq as fq
-import unlearnlib.fq_interval as fq_interval
+import unlearnlib.evaluation.fq as fq
+import unlearnlib.evaluation.fq_interval as fq_interval
 
 N, N_FORGET, SHIFT, SPREAD = 32, 55, 1.0, 0.7
 

@@ -12,11 +12,11 @@ import argparse
 import pandas as pd
 
 from unlearnlib.algorithms import available, unlearn
-from unlearnlib.originals import load_study_data, original_model
+from unlearnlib.kinds.originals import load_study_data, original_model
 from unlearnlib.profiles import get_profile
-from unlearnlib.runner import unlearning_task
+from unlearnlib.kinds.runner import unlearning_task
 from unlearnlib.scenarios import random_fraction
-from unlearnlib.specs import OriginalSpec
+from unlearnlib.kinds.specs import OriginalSpec
 
 
 def main() -> None:

@@ -29,9 +29,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    from unlearnlib.originals import fit_target_for, load_study_data, model_factory
+    from unlearnlib.kinds.originals import fit_target_for, load_study_data, model_factory
     from unlearnlib.profiles import activate_compute_path, get_profile
-    from unlearnlib.specs import OriginalSpec
+    from unlearnlib.kinds.specs import OriginalSpec
     from unlearnlib.training import FitTargetMissed, Tensors, evaluate, fit
 
     profile = get_profile("cpu")

@@ -30,9 +30,9 @@ def one(rule: str, remainder: int, seed: int) -> dict:
 
     torch.set_num_threads(1)
     from unlearnlib import training
-    from unlearnlib.originals import load_study_data, model_factory
+    from unlearnlib.kinds.originals import load_study_data, model_factory
     from unlearnlib.profiles import activate_compute_path, get_profile
-    from unlearnlib.specs import OriginalSpec
+    from unlearnlib.kinds.specs import OriginalSpec
 
     profile = get_profile("cpu")
     path = activate_compute_path(profile)

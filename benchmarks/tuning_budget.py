@@ -19,7 +19,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from unlearnlib.ledger import Ledger
+from unlearnlib.results.ledger import Ledger
 
 BUDGETS = (5, 8, 10, 12, 15)
 

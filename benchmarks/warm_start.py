@@ -24,12 +24,12 @@ from pathlib import Path
 import pandas as pd
 
 from tuning_budget import best_after
-from unlearnlib.plan import make_plan
-from unlearnlib.runner import ResultStore, prepare, unlearned_model
-from unlearnlib.specs import TuningSpec
-from unlearnlib.store import ModelStore
-from unlearnlib.study import TUNING_FRACTION
-from unlearnlib.tuning import TrialScorer, tuned_hyperparameters
+from unlearnlib.execution.plan import make_plan
+from unlearnlib.kinds.runner import ResultStore, prepare, unlearned_model
+from unlearnlib.kinds.specs import TuningSpec
+from unlearnlib.results.store import ModelStore
+from unlearnlib.execution.study import TUNING_FRACTION
+from unlearnlib.kinds.tuning import TrialScorer, tuned_hyperparameters
 
 BUDGETS = (1, 5, 8, 10, 12, 15)
 

@@ -2,7 +2,7 @@
 
 ``drive``: ``reproduce`` of one notebook at the smoke profile through the project's SLURM path,
 ``grid.slurm_client`` (dask-jobqueue's SLURMCluster: two one-CPU worker jobs, kept at two by
-``minimum_jobs``) then ``distributed.reproduce_on_dask``. Once at least one row is in the ledger
+``minimum_jobs``) then ``reproduce.reproduce_on_dask``. Once at least one row is in the ledger
 and while a worker is computing a task, it cancels that worker's job with ``scancel`` (its job id
 checked in ``squeue -h -o %i``), then measures how long until a replacement job is queued and its
 worker joins. At the end it checks that every key is in the ledger once and that the driver
@@ -108,8 +108,9 @@ def drive(args) -> int:
     import torch
     from dask.distributed import get_task_stream
 
-    from unlearnlib import distributed
-    from unlearnlib.grid import slurm_client
+    from unlearnlib.execution import distributed
+    from unlearnlib.report import reproduce
+    from unlearnlib.execution.grid import slurm_client
     from unlearnlib.settings import LEDGER_DIR_ENV, read
 
     work = Path(args.work)
@@ -145,7 +146,7 @@ def drive(args) -> int:
     started = time.monotonic()
     try:
         with get_task_stream(client) as stream:
-            rendered = distributed.reproduce_on_dask(profile="smoke", client=client, notebooks=[args.notebook],
+            rendered = reproduce.reproduce_on_dask(profile="smoke", client=client, notebooks=[args.notebook],
                                                      output_dir=work / "slurm" / "rendered")
             computed = time.monotonic() - started
             done.set()

@@ -74,12 +74,12 @@ def _bad_grid_argv(tmp_path, case: str) -> tuple[list[str], str]:
 
 @pytest.mark.parametrize("case", list(BAD_GRIDS))
 def test_bad_grid_inputs_exit_2_naming_the_problem_before_any_data_loads(tmp_path, monkeypatch, capsys, case):
-    import unlearnlib.grid
+    import unlearnlib.execution.grid
 
     def no_work(*args, **kwargs):
         raise AssertionError("the grid ran although its inputs are invalid")
 
-    monkeypatch.setattr(unlearnlib.grid, "expand_grid", no_work)
+    monkeypatch.setattr(unlearnlib.execution.grid, "expand_grid", no_work)
     argv, name = _bad_grid_argv(tmp_path, case)
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -153,7 +153,7 @@ def test_the_loader_guard_would_catch_a_load(tmp_path, monkeypatch):
     """The guard above is real: a valid run reaches the table's loader."""
     import dataclasses
 
-    from unlearnlib import grid
+    from unlearnlib.execution import grid
     from unlearnlib.data import DATASETS
 
     monkeypatch.setenv("UNLEARNLIB_CACHE_DIR", str(tmp_path / "cache"))
@@ -192,7 +192,7 @@ def test_the_command_refuses_a_bad_grid_in_seconds_without_a_traceback(tmp_path)
 
 
 def test_an_unreachable_scheduler_is_one_clear_line_and_exit_2(monkeypatch, capsys):
-    from unlearnlib import distributed
+    from unlearnlib.execution import distributed
 
     monkeypatch.setattr(distributed, "SCHEDULER_TIMEOUT_S", 1)
     assert main(["reproduce", "--profile", "smoke", "--dask-scheduler", "tcp://127.0.0.1:1"]) == 2
@@ -207,7 +207,7 @@ def test_a_full_disk_is_one_clear_line_and_exit_2_and_the_ledger_keeps_its_rows(
     import pandas as pd
 
     from unlearnlib import paths
-    from unlearnlib.ledger import Ledger
+    from unlearnlib.results.ledger import Ledger
 
     monkeypatch.setenv("UNLEARNLIB_LEDGER_DIR", str(tmp_path))
     Ledger(tmp_path).put("experiments", pd.DataFrame({"key": ["a"], "avg_gap": [0.1]}))
@@ -217,9 +217,9 @@ def test_a_full_disk_is_one_clear_line_and_exit_2_and_the_ledger_keeps_its_rows(
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(paths, "atomic_write_bytes", full)
-    monkeypatch.setattr("unlearnlib.ledger.atomic_write_bytes", full)
+    monkeypatch.setattr("unlearnlib.results.ledger.atomic_write_bytes", full)
     assert main(["ledger", "repair"]) == 0  # nothing to write: nothing fails
-    monkeypatch.setattr("unlearnlib.ledger._refuse_duplicates", lambda path, table: None)
+    monkeypatch.setattr("unlearnlib.results.ledger._refuse_duplicates", lambda path, table: None)
     (tmp_path / "experiments.csv").write_bytes(before + before.splitlines(keepends=True)[1])  # a repeated key to drop
     assert main(["ledger", "repair", "--kind", "experiments"]) == 2
     err = capsys.readouterr().err
@@ -228,7 +228,7 @@ def test_a_full_disk_is_one_clear_line_and_exit_2_and_the_ledger_keeps_its_rows(
 
 
 def test_notebook_kernels_talk_over_ipc_so_no_transport_warning_has_a_cause():
-    from unlearnlib.reproduce import ipc_kernel_manager
+    from unlearnlib.report.reproduce import ipc_kernel_manager
 
     assert ipc_kernel_manager()(kernel_name="python3").transport == "ipc"
 
@@ -236,7 +236,7 @@ def test_notebook_kernels_talk_over_ipc_so_no_transport_warning_has_a_cause():
 def test_verify_finds_the_committed_rows_on_the_profiles_compute_path(monkeypatch, capsys):
     """Without activating the profile's path, no committed cpu row was current ("only 0 current,
     finished rows"): verify now runs on the path its rows name, as every other entry point does."""
-    from unlearnlib import verify as verify_module
+    from unlearnlib.execution import verify as verify_module
     from unlearnlib.paths import project_root
 
     monkeypatch.delenv("UNLEARNLIB_COMPUTE_PATH", raising=False)

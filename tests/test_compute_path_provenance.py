@@ -7,7 +7,7 @@ import pytest
 from unlearnlib import training
 from unlearnlib.profiles import get_profile
 from unlearnlib.provenance import machine_fingerprint
-from unlearnlib.specs import ExperimentSpec, OriginalSpec, TuningSpec
+from unlearnlib.kinds.specs import ExperimentSpec, OriginalSpec, TuningSpec
 from unlearnlib.training import EAGER_FP32, ComputePath, configured_path, current_path, use_path
 
 

@@ -63,7 +63,7 @@ def test_a_new_dataset_is_one_table_entry(tmp_path, monkeypatch):
     reports = {r.dataset: r for r in check_datasets(tmp_path)}
     assert reports["tiny"].status == "found" and not reports["tiny"].required
 
-    from unlearnlib.validation import grid_problems
+    from unlearnlib.execution.validation import grid_problems
 
     grid = {"datasets": ["tiny"], "scenarios": [["class", {"label": "sick"}], ["class", {"label": "well"}]]}
     assert grid_problems(grid) == [

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 import torch
 
-from unlearnlib import distributed
-from unlearnlib.ledger import Ledger
-from unlearnlib.kinds import MemorizationNeed, RetrainedModel, SampleScoresNeed, kind_of
-from unlearnlib.plan import make_plan, notebook_parameters
+from unlearnlib.execution import distributed
+from unlearnlib.results.ledger import Ledger
+from unlearnlib.kinds.registry import MemorizationNeed, RetrainedModel, SampleScoresNeed, kind_of
+from unlearnlib.execution.plan import make_plan, notebook_parameters
 from unlearnlib.profiles import get_profile
 from unlearnlib.provenance import config_key, stamp
-from unlearnlib.specs import ExperimentSpec, OriginalSpec
+from unlearnlib.kinds.specs import ExperimentSpec, OriginalSpec
 
 from conftest import needs_real
 
@@ -50,7 +50,7 @@ def test_a_two_worker_cluster_writes_the_ledger_a_serial_run_writes(client, tmp_
     """Notebook 08's rows computed as its cells compute them in a serial ``reproduce`` (in a process
     with more than one torch thread, as a kernel starts) and on two one-thread Dask workers: the
     same ledger, every result column equal (issue 31: tuning once chose other settings serially)."""
-    from unlearnlib import study
+    from unlearnlib.execution import study
     from unlearnlib.profiles import activate_compute_path
 
     monkeypatch.chdir(ROOT)  # the notebooks' parameters cells are read from the repository
@@ -108,7 +108,7 @@ def test_the_task_of_a_worker_that_dies_is_retried_and_its_row_written_once(clie
 def test_a_grid_on_the_cluster_survives_a_dying_worker_and_writes_each_key_once(client, tmp_path):
     """``run --dask-workers``: the grid's rows and the rows they require (the original's) through
     the same driver; the first task kills its worker, Dask reruns it, each key lands once."""
-    from unlearnlib.grid import expand_grid, run_grid
+    from unlearnlib.execution.grid import expand_grid, run_grid
     from unlearnlib.profiles import Profile
     from unlearnlib.training import TrainConfig
 
@@ -151,7 +151,7 @@ def test_on_the_cluster_a_forgetting_quality_row_waits_on_its_retrained_models(c
 @needs_real("ham10000")
 def test_per_sample_scores_and_memorization_as_tasks_equal_the_difficulty_table(tmp_path, monkeypatch):
     """Here, without a cluster (client=None runs the same tasks one after another)."""
-    from unlearnlib.originals import difficulty_table
+    from unlearnlib.kinds.originals import difficulty_table
 
     monkeypatch.chdir(ROOT)
     torch.set_num_threads(1)  # the serial difficulty_table below runs at the tasks' count
@@ -187,7 +187,7 @@ def test_each_task_waits_only_on_what_its_kind_requires():
     original = OriginalSpec.from_profile(prof, "ham10000", 0)
     retrain = ExperimentSpec.build(original, "random", "retrain", fraction=0.1)
     method = ExperimentSpec.build(original, "random", prof.focus_methods[0], fraction=0.1)
-    from unlearnlib.specs import ForgettingQualitySpec, tuning_spec
+    from unlearnlib.kinds.specs import ForgettingQualitySpec, tuning_spec
 
     tuning = tuning_spec(prof, "ham10000", prof.focus_methods[0])
     graph = distributed.task_graph([method, tuning, retrain, original])
@@ -264,7 +264,7 @@ def test_the_driver_submits_the_whole_graph_at_once_each_task_waiting_on_its_req
 
 
 def test_utilization_is_the_new_rows_seconds_over_wall_time_times_workers():
-    from unlearnlib.cost import Cost
+    from unlearnlib.kinds.cost import Cost
 
     u = distributed.Utilization(busy_seconds=180.0, wall_seconds=100.0, workers=2)
     assert u.value == pytest.approx(0.9) and u.line().startswith("utilization 0.90: 180 busy core-seconds")
@@ -297,11 +297,11 @@ def test_a_forgetting_quality_runs_retrains_are_tasks_of_their_own_and_its_row_i
     the workers share them); the row, computed after them, trains no model and equals the row
     computed in one task."""
     from test_fq import _spec as experiment  # the synthetic unit-profile experiment of the forgetting-quality tests
-    from unlearnlib import runner
-    from unlearnlib.fq_run import retrained_seeds, run_forgetting_quality
-    from unlearnlib.runner import ResultStore
-    from unlearnlib.specs import ForgettingQualitySpec
-    from unlearnlib.store import ModelStore
+    from unlearnlib.kinds import runner
+    from unlearnlib.kinds.fq_run import retrained_seeds, run_forgetting_quality
+    from unlearnlib.kinds.runner import ResultStore
+    from unlearnlib.kinds.specs import ForgettingQualitySpec
+    from unlearnlib.results.store import ModelStore
 
     spec, other = ForgettingQualitySpec(experiment("retrain"), n_models=4), ForgettingQualitySpec(experiment("finetune"), n_models=4)
     shared = distributed.models_required([spec, other])
@@ -344,7 +344,7 @@ def test_slurm_client_scales_to_jobs_or_with_minimum_jobs_adapts_so_a_lost_job_i
     import sys
     import types
 
-    from unlearnlib.grid import slurm_client
+    from unlearnlib.execution.grid import slurm_client
 
     monkeypatch.setitem(sys.modules, "dask_jobqueue", types.SimpleNamespace(SLURMCluster=_FakeSLURMCluster))
     monkeypatch.setattr("dask.distributed.Client", lambda cluster: types.SimpleNamespace(cluster=cluster))

@@ -1,11 +1,11 @@
 """The failure rule's second half (issue 33 item 4): a run that did nothing fails, with its reason;
-and the margins it reads are arguments (``unlearnlib.floor_margins``)."""
+and the margins it reads are arguments (``unlearnlib.evaluation.floor_margins``)."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from unlearnlib import failures, floor_margins
+from unlearnlib.evaluation import failures, floor_margins
 
 MAJORITY = {"ham10000": 0.669}
 MARGINS = {"ham10000": {"forget_acc": 0.02, "mia_efficacy": 0.03}}

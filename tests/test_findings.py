@@ -1,4 +1,4 @@
-"""Findings and tables the notebooks used to build in cells (``unlearnlib.findings``,
+"""Findings and tables the notebooks used to build in cells (``unlearnlib.report.findings``,
 ``report.signal_checks``, ``report.against_baseline``)."""
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from unlearnlib import findings, report
+from unlearnlib.report import findings
+from unlearnlib.evaluation import stats as report
 
 
 def _runs():
@@ -99,7 +100,7 @@ def test_tuning_cost_is_reported_with_and_without_the_objectives_retrain():
 
 
 def test_finding_3_is_written_on_the_methods_with_retrain_as_context():
-    from unlearnlib import findings_size
+    from unlearnlib.report import findings_size
     extra = pd.DataFrame({"method": ["retrain", "a", "ssd"], "metric": ["drop", "extra_drop", "extra_drop"], "difference": [0.02, 0.015, 0.3],
                           "ci_low": [0.01, 0.01, 0.1], "ci_high": [0.03, 0.02, 0.5], "pairs": 10, "margin": [np.nan, 0.02, 0.02],
                           "p_adjusted": [np.nan, 0.001, 0.01], "p_equivalence": [np.nan, 0.2, 1.0], "result": [np.nan, "higher", "higher"],

@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 
 from conftest import needs_real
-from unlearnlib import forget_sets
+from unlearnlib.execution import forget_sets
 from unlearnlib.profiles import get_profile
 from unlearnlib.provenance import config_key
-from unlearnlib.specs import TUNING_SEED, ExperimentSpec, OriginalSpec
+from unlearnlib.kinds.specs import TUNING_SEED, ExperimentSpec, OriginalSpec
 
 
 def _spec(seed: int, method: str = "finetune", fraction: float = 0.1) -> ExperimentSpec:
@@ -47,8 +47,8 @@ def test_overlap_counts_shared_images_and_leaves_the_tuning_seed_out():
 
 @needs_real("breastmnist")
 def test_recorded_forget_set_is_the_split_the_experiment_uses(tmp_path):
-    from unlearnlib.originals import load_study_data
-    from unlearnlib.runner import ResultStore, forget_split
+    from unlearnlib.kinds.originals import load_study_data
+    from unlearnlib.kinds.runner import ResultStore, forget_split
 
     spec = _spec(0)
     file = tmp_path / "forget_sets.csv"

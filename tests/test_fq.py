@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unlearnlib.fq import forget_score, per_example_epsilon
-from unlearnlib.fq_interval import per_example_epsilon_fast, relative_forgetting_quality
-from unlearnlib.fq_run import run_forgetting_quality
+from unlearnlib.evaluation.fq import forget_score, per_example_epsilon
+from unlearnlib.evaluation.fq_interval import per_example_epsilon_fast, relative_forgetting_quality
+from unlearnlib.kinds.fq_run import run_forgetting_quality
 from unlearnlib.profiles import Profile
-from unlearnlib.runner import ResultStore
-from unlearnlib.specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec
-from unlearnlib.store import ModelStore
+from unlearnlib.kinds.runner import ResultStore
+from unlearnlib.kinds.specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec
+from unlearnlib.results.store import ModelStore
 from unlearnlib.training import TrainConfig
 
 

@@ -1,4 +1,4 @@
-"""The HTML report (``unlearnlib.html_report``), built from copies of the committed notebooks and figures."""
+"""The HTML report (``unlearnlib.report.html_report``), built from copies of the committed notebooks and figures."""
 from __future__ import annotations
 
 import html
@@ -10,11 +10,11 @@ import nbformat
 import pandas as pd
 import pytest
 
-from unlearnlib import html_embed, html_report, html_tables, html_verdicts, paper
-from unlearnlib.html_report import render_report
-from unlearnlib.notebook import FINDINGS_MIME, PROVENANCE_MIME
+from unlearnlib.report import html_embed, html_report, html_tables, html_verdicts, paper
+from unlearnlib.report.html_report import render_report
+from unlearnlib.report.notebook import FINDINGS_MIME, PROVENANCE_MIME
 from unlearnlib.paths import FIGURES_DIR_ENV
-from unlearnlib.study import PRIMARY_ENDPOINT
+from unlearnlib.execution.study import PRIMARY_ENDPOINT
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_FINDINGS = ["A finding handed over as data by the test", "and a second one"]
@@ -157,7 +157,8 @@ def test_the_methods_section_comes_from_the_declarations(built):
     assert "seeds 0, 1, 2, 3, 4 (5 seeds)" in methods and "ham10000: train 7009 images" in methods
     assert "bf16 autocast" in methods  # the cpu profile's arithmetic, as declared
     # the failure rule, the relearning budget and the verdict margins, as the code declares them
-    from unlearnlib import failures, relearn
+    from unlearnlib.evaluation import failures
+    from unlearnlib.kinds import relearn
     assert html.escape(failures.RULE[1:]) in methods and relearn.RelearnBudget().describe() in methods
     assert "the noise floor" in methods and "Margins are not typed" in methods and html.escape(failures.DID_NOTHING_RULE) in methods
     assert "on 10 seeds at the smallest and the largest size" in methods

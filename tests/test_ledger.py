@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 import torch
 
-from unlearnlib.ledger import Ledger, MissingResultError
+from unlearnlib.results.ledger import Ledger, MissingResultError
 from unlearnlib.provenance import config_key, machine_fingerprint, method_code_version, plain, stamp
-from unlearnlib.metrics import membership_auc
+from unlearnlib.evaluation.metrics import membership_auc
 from unlearnlib.models import create_model, dead_weight_share
 from unlearnlib.profiles import get_profile
-from unlearnlib.specs import ExperimentSpec, OriginalSpec
-from unlearnlib.verify import from_plain
+from unlearnlib.kinds.specs import ExperimentSpec, OriginalSpec
+from unlearnlib.execution.verify import from_plain
 
 
 def test_rows_are_replaced_by_key_sorted_and_provenance_comes_first(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from unlearnlib.ledger import REPAIR_COMMAND, Ledger, LedgerError
+from unlearnlib.results.ledger import REPAIR_COMMAND, Ledger, LedgerError
 from unlearnlib.provenance import stamp
 
 

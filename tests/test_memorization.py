@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from unlearnlib.data import make_synthetic
-from unlearnlib.memorization import (
+from unlearnlib.evaluation.memorization import (
     balanced_membership,
     memorization_from_predictions,
     memorization_scores,

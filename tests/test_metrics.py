@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from unlearnlib.attacks import logit_scaled_confidence, loss_attack, mia_efficacy, true_class_confidence
-from unlearnlib.fq import (
+from unlearnlib.evaluation.attacks import logit_scaled_confidence, loss_attack, mia_efficacy, true_class_confidence
+from unlearnlib.evaluation.fq import (
     EPSILON_CAP,
     accuracy_ratio,
     epsilon_score,
@@ -18,7 +18,7 @@ from unlearnlib.fq import (
     n_epsilon_bins,
     per_example_epsilon,
 )
-from unlearnlib.metrics import average_gap, group_accuracies, run_time_efficiency
+from unlearnlib.evaluation.metrics import average_gap, group_accuracies, run_time_efficiency
 
 # ----------------------------------------------------------------------------- metrics.py
 
@@ -267,8 +267,9 @@ def test_invalid_forgetting_quality_inputs_raise():
 
 
 def test_the_derived_metric_lists_keep_the_values_the_tables_were_made_with():
-    from unlearnlib import plots, report
-    from unlearnlib.metrics import GAP_METRICS, MAIN_METRICS, METRIC_LABELS, METRICS
+    from unlearnlib.report import plots
+    from unlearnlib.evaluation import stats as report
+    from unlearnlib.evaluation.metrics import GAP_METRICS, MAIN_METRICS, METRIC_LABELS, METRICS
 
     assert GAP_METRICS == ("retain_acc", "forget_acc", "test_acc", "mia_efficacy")
     assert report.MAIN_METRICS == MAIN_METRICS == (
@@ -295,7 +296,7 @@ class _Evaluated:
 
 
 def _predictions(seed=0, sex=True):
-    from unlearnlib.metrics import Predictions
+    from unlearnlib.evaluation.metrics import Predictions
 
     rng = np.random.default_rng(seed)
     sizes = {"retain": 60, "forget": 24, "val": 30, "test": 40}
@@ -305,7 +306,7 @@ def _predictions(seed=0, sex=True):
 
 
 def test_evaluation_computes_every_declared_metric_in_declaration_order_from_the_predictions():
-    from unlearnlib.metrics import METRICS, compute_metrics
+    from unlearnlib.evaluation.metrics import METRICS, compute_metrics
 
     p = _predictions()
     row = compute_metrics(p)
@@ -331,11 +332,11 @@ def test_a_new_metric_is_one_declaration_that_re_keys_nothing_and_recomputes_onl
 
     import pandas as pd
 
-    from unlearnlib import metrics
+    from unlearnlib.evaluation import metrics
     from unlearnlib.paths import project_root
     from unlearnlib.profiles import get_profile
     from unlearnlib.provenance import config_key
-    from unlearnlib.verify import from_plain
+    from unlearnlib.execution.verify import from_plain
 
     monkeypatch.setenv("UNLEARNLIB_COMPUTE_PATH", get_profile("cpu").compute_path)  # the committed rows' path
     ledger = project_root() / "data" / "ledger"

@@ -9,19 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from unlearnlib import noise_floor as nf
-from unlearnlib import plan as planning
-from unlearnlib.kinds import kind_of
-from unlearnlib.ledger import Ledger
-from unlearnlib.metrics import GAP_METRICS, average_gap
-from unlearnlib.originals import load_study_data
+from unlearnlib.kinds import noise_floor as nf
+from unlearnlib.execution import notebook_grids, plan as planning
+from unlearnlib.kinds.registry import kind_of
+from unlearnlib.results.ledger import Ledger
+from unlearnlib.evaluation.metrics import GAP_METRICS, average_gap
+from unlearnlib.kinds.originals import load_study_data
 from unlearnlib.profiles import Profile, get_profile
 from unlearnlib.provenance import config_key
-from unlearnlib.runner import ResultStore, forget_split, run_experiment
-from unlearnlib.specs import PIPELINE_VERSION, ExperimentSpec, OriginalSpec, retrain_seed
-from unlearnlib.tasks import compute_row, driver_settings
+from unlearnlib.kinds.runner import ResultStore, forget_split, run_experiment
+from unlearnlib.kinds.specs import PIPELINE_VERSION, ExperimentSpec, OriginalSpec, retrain_seed
+from unlearnlib.execution.tasks import compute_row, driver_settings
 from unlearnlib.training import TrainConfig
-from unlearnlib.verify import from_plain
+from unlearnlib.execution.verify import from_plain
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "data" / "ledger"
@@ -108,7 +108,7 @@ def test_the_pooled_set_replicates_the_retrain_rows_the_notebooks_read_and_keys_
         assert config_key(from_plain(json.loads(row["spec"]))) == row["key"], row["method"]
 
     prof = get_profile("cpu")
-    specs = nf.noise_floor_specs(prof)
+    specs = notebook_grids.noise_floor_specs(prof)
     # The analyses' retrains, built by hand: each is a committed retrain row the notebook reads, and has a replica.
     def retrains(dataset, scenario, seeds, **params):
         return [ExperimentSpec.build(OriginalSpec.from_profile(prof, dataset, s), scenario, "retrain", **params) for s in seeds]
@@ -123,7 +123,7 @@ def test_the_pooled_set_replicates_the_retrain_rows_the_notebooks_read_and_keys_
     }
     committed = _committed_retrain_keys()
     for analysis in nf.ANALYSES:
-        assert set(analysis.retrains(prof)) == set(expected[analysis.name]), analysis.name
+        assert set(notebook_grids.analysis_retrains(analysis, prof)) == set(expected[analysis.name]), analysis.name
         assert {config_key(e) for e in expected[analysis.name]} <= committed, analysis.name
     pooled = {e for es in expected.values() for e in es}
     assert {s.experiment for s in specs} == pooled and len(specs) == len(set(specs))
@@ -138,11 +138,11 @@ def test_the_plan_lists_the_pooled_noise_floor_once_whatever_a_notebooks_paramet
     prof = get_profile("cpu")
     plan = planning.make_plan("cpu")
     pending = plan.pending("noise_floor")
-    assert {n.spec for n in pending} == set(nf.noise_floor_specs(prof)) and len(pending) == 60
+    assert {n.spec for n in pending} == set(notebook_grids.noise_floor_specs(prof)) and len(pending) == 60
     assert {n.notebook for n in pending} == {"02_main_benchmark"}  # the first notebook that fetches them
     assert all(n.trainings > 0 and n.known for n in pending) and "noise-floor retrains" in plan.render()
     other = planning.make_plan("cpu", ["04_sex_bias"], parameters={"seeds": [1], "forget_size": 140})
-    assert {n.spec for n in other.pending("noise_floor")} == set(nf.noise_floor_specs(prof))
+    assert {n.spec for n in other.pending("noise_floor")} == set(notebook_grids.noise_floor_specs(prof))
 
 
 # ----------------------------------------------------------------------------- margins

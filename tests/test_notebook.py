@@ -1,10 +1,10 @@
-"""The notebooks' opening helper and provenance cell (``unlearnlib.notebook``)."""
+"""The notebooks' opening helper and provenance cell (``unlearnlib.report.notebook``)."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from unlearnlib import notebook
+from unlearnlib.report import notebook
 from unlearnlib.profiles import get_profile
 
 

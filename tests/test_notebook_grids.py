@@ -35,12 +35,12 @@ import pandas as pd
 import pytest
 
 import unlearnlib
-from unlearnlib import notebook_grids
-from unlearnlib import plan as planning
+from unlearnlib.execution import notebook_grids
+from unlearnlib.execution import plan as planning
 from unlearnlib.algorithms import get_method
-from unlearnlib.ledger import Ledger
+from unlearnlib.results.ledger import Ledger
 from unlearnlib.provenance import config_key, stamp
-from unlearnlib.runner import ResultStore
+from unlearnlib.kinds.runner import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = "smoke"

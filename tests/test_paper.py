@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from unlearnlib import paper
+from unlearnlib.report import paper
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from unlearnlib import failures, paper_rules, report
+from unlearnlib.evaluation import failures, stats as report
+from unlearnlib.report import paper_rules
 
 MAJORITY = {"ham10000": 0.669, "breastmnist": 0.5}
 MARGINS = {d: {"retain_acc": 0.02, "forget_acc": 0.02, "test_acc": 0.02, "mia_efficacy": 0.02, "avg_gap": 0.02} for d in MAJORITY}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from unlearnlib.cli import main
-from unlearnlib.parameters import ParameterError, checked, coerce, parse_assignments
+from unlearnlib.execution.parameters import ParameterError, checked, coerce, parse_assignments
 
 
 @pytest.mark.parametrize("text,expected", [("0,1,2", [0, 1, 2]), ("[0, 1, 2]", [0, 1, 2]), ("3", [3]), ("none", None), ("", None)])
@@ -32,18 +32,18 @@ def test_other_types_parse_and_bad_values_are_refused_by_name():
 
 
 def test_every_notebook_parameter_has_a_declared_type():
-    from unlearnlib.parameters import TYPES
+    from unlearnlib.execution.parameters import TYPES
     from unlearnlib.paths import notebook_paths
-    from unlearnlib.plan import notebook_parameters
+    from unlearnlib.execution.plan import notebook_parameters
 
     for path in notebook_paths(None):
         for name, default in notebook_parameters(path).items():
-            assert name in TYPES, f"{path.stem}'s parameter {name} has no type in unlearnlib.parameters.TYPES"
+            assert name in TYPES, f"{path.stem}'s parameter {name} has no type in unlearnlib.execution.parameters.TYPES"
             assert coerce(name, default) == default or default is None or isinstance(default, (int, float))
 
 
 def test_a_notebook_start_takes_seeds_as_plain_papermill_hands_them():
-    from unlearnlib.notebook import start
+    from unlearnlib.report.notebook import start
 
     assert start("smoke", "[0, 1, 2]")[1] == [0, 1, 2]
     with pytest.raises(ParameterError, match="seeds must be a list of int"):
@@ -53,7 +53,7 @@ def test_a_notebook_start_takes_seeds_as_plain_papermill_hands_them():
 def test_reproduce_with_parameters_plans_them_and_writes_beside_the_committed_outputs(monkeypatch, capsys, tmp_path):
     """-p flows to the plan (shown first) and to papermill; the outputs go to reruns/, never over
     the committed notebooks and figures."""
-    from unlearnlib import reproduce as reproduce_module
+    from unlearnlib.report import reproduce as reproduce_module
     from unlearnlib.paths import project_root
 
     executed = {}

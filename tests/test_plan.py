@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from unlearnlib import plan as planning
+from unlearnlib.execution import plan as planning
 from unlearnlib.algorithms import get_method
-from unlearnlib.ledger import Ledger
+from unlearnlib.results.ledger import Ledger
 from unlearnlib.profiles import get_profile
 from unlearnlib.provenance import config_key, stamp
-from unlearnlib.runner import ResultStore
-from unlearnlib.specs import ExperimentSpec, OriginalSpec, TuningSpec
+from unlearnlib.kinds.runner import ResultStore
+from unlearnlib.kinds.specs import ExperimentSpec, OriginalSpec, TuningSpec
 
 from conftest import REAL_DATA, needs_real
 
@@ -92,8 +92,8 @@ def test_a_row_written_to_the_ledger_is_no_longer_pending_and_times_the_kind(led
 
 
 def test_once_tuned_the_plan_holds_the_very_specs_the_notebooks_fetch(ledger_dir):
-    from unlearnlib import relearn, study
-    from unlearnlib.grid import expand_grid
+    from unlearnlib.execution import study
+    from unlearnlib.execution.grid import expand_grid
 
     prof = get_profile("smoke")
     results = ResultStore()
@@ -108,12 +108,12 @@ def test_once_tuned_the_plan_holds_the_very_specs_the_notebooks_fetch(ledger_dir
                             hyperparameters=study.tuned_settings(prof, dataset))
         assert set(tuned) <= planned
         assert any(s.hyperparameters for s in tuned)
-    # 07's relearning attacks, as relearn.main_table_specs builds them.
-    attacks = relearn.main_table_specs(prof, datasets=["ham10000", "breastmnist"], fraction=0.1)
+    # 07's relearning attacks, as study.main_table_specs builds them.
+    attacks = study.main_table_specs(prof, datasets=["ham10000", "breastmnist"], fraction=0.1)
     assert set(attacks) <= planned
     # 03's attacks at the curve's ends, at each end's settings.
     for f in (min(prof.forget_fractions), max(prof.forget_fractions)):
-        ends = relearn.relearn_specs(prof, datasets=["ham10000"], fraction=f, methods=["original", "retrain", *prof.focus_methods],
+        ends = study.relearn_specs(prof, datasets=["ham10000"], fraction=f, methods=["original", "retrain", *prof.focus_methods],
                                      tuning_fraction=f, seeds=list(prof.curve_seeds))
         assert set(ends) <= planned
     # Nothing was computed: the ledger holds the fake tuning rows only.
@@ -178,7 +178,7 @@ def test_cost_scales_with_the_training_set():
 
 
 def test_the_size_for_tuning_is_chosen_as_the_library_chooses_it():
-    from unlearnlib.study import nearest_tuning_fraction
+    from unlearnlib.execution.study import nearest_tuning_fraction
 
     prof = get_profile("cpu")
     assert nearest_tuning_fraction(prof, "ham10000", 350, 7009) == 0.05

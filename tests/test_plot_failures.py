@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from unlearnlib import plot_marks, plots, study_plots, tuning_plots  # noqa: E402
+from unlearnlib.report import plot_marks, plots, study_plots, tuning_plots  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -173,7 +173,7 @@ def test_limits_of_ignores_missing_values_and_pads():
 def test_tables_show_a_dash_for_missing_values_and_scroll(monkeypatch):
     import IPython.display
 
-    from unlearnlib import notebook
+    from unlearnlib.report import notebook
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda bundle, raw=False: shown.append(bundle))
@@ -191,7 +191,7 @@ def test_tables_show_a_dash_for_missing_values_and_scroll(monkeypatch):
 
 
 def test_forget_size_facets_mark_failed_sizes_and_keep_the_shared_scale():
-    from unlearnlib.size_plots import forget_size_figure
+    from unlearnlib.report.size_plots import forget_size_figure
 
     rows = []
     for method, curve in {"retrain": [0.71, 0.70, 0.69], "finetune": [0.72, 0.71, 0.72], "scrub": [0.72, 0.70, 0.66]}.items():
@@ -212,7 +212,7 @@ def test_forget_size_facets_mark_failed_sizes_and_keep_the_shared_scale():
 
 
 def test_tables_hide_row_numbers_but_show_labelled_rows():
-    from unlearnlib.notebook import table_html
+    from unlearnlib.report.notebook import table_html
 
     table = pd.DataFrame({"method": ["b", "a"], "x": [1.0, 2.0]}).sort_values("method")  # row numbers 1, 0 after sorting
     assert "<th>1</th>" not in table_html(table)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from unlearnlib.algorithms import available
-from unlearnlib.plots import method_style
+from unlearnlib.report.plots import method_style
 
 
 def test_every_method_has_its_own_colour_and_marker():
@@ -22,7 +22,7 @@ def test_saving_a_figure_twice_writes_the_same_bytes(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
     from unlearnlib.paths import FIGURES_DIR_ENV
-    from unlearnlib.plots import save_figure
+    from unlearnlib.report.plots import save_figure
 
     monkeypatch.setenv(FIGURES_DIR_ENV, str(tmp_path))
     fig, ax = plt.subplots()
@@ -44,7 +44,7 @@ def test_a_figure_without_a_caption_is_refused(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
     from unlearnlib.paths import FIGURES_DIR_ENV
-    from unlearnlib.plots import save_figure
+    from unlearnlib.report.plots import save_figure
 
     monkeypatch.setenv(FIGURES_DIR_ENV, str(tmp_path))
     fig = plt.figure()
@@ -64,7 +64,7 @@ def _agg():
 
 
 def test_off_scale_flags_only_a_span_far_wider_than_the_others():
-    from unlearnlib.plots import off_scale
+    from unlearnlib.report.plots import off_scale
 
     ranges = {"a": (0.70, 0.72), "b": (0.69, 0.72), "c": (0.68, 0.71), "ssd": (0.1, 0.7)}
     assert off_scale(ranges) == {"ssd"}
@@ -75,7 +75,7 @@ def test_off_scale_flags_only_a_span_far_wider_than_the_others():
 def test_paired_difference_plot_draws_each_interval_and_names_the_contrast():
     import pandas as pd
 
-    from unlearnlib.plots import paired_difference_plot
+    from unlearnlib.report.plots import paired_difference_plot
 
     plt = _agg()
     differences = pd.DataFrame({"method": ["retrain", "finetune", "finetune"], "metric": ["avg_gap", "avg_gap", "forget_acc"],
@@ -105,7 +105,7 @@ def _forget_size_inputs():
 
 
 def test_forget_size_figure_keeps_the_retrain_drop_readable_and_marks_what_it_clips():
-    from unlearnlib.size_plots import forget_size_figure
+    from unlearnlib.report.size_plots import forget_size_figure
 
     plt = _agg()
     summary, drops = _forget_size_inputs()
@@ -129,7 +129,7 @@ def test_forget_size_figure_draws_with_one_seed_and_no_intervals():
     """A smoke run has one seed: no interval anywhere, yet the figure draws on finite axes."""
     import math
 
-    from unlearnlib.size_plots import forget_size_figure
+    from unlearnlib.report.size_plots import forget_size_figure
 
     plt = _agg()
     summary, drops = _forget_size_inputs()
@@ -144,7 +144,7 @@ def test_forget_size_figure_draws_with_one_seed_and_no_intervals():
 def test_method_dotplot_says_what_its_bars_are():
     import pandas as pd
 
-    from unlearnlib.plots import method_dotplot
+    from unlearnlib.report.plots import method_dotplot
 
     plt = _agg()
     summary = pd.DataFrame({"dataset": ["d", "d"], "method": ["retrain", "finetune"], "test_acc_mean": [0.7, 0.6],

@@ -4,13 +4,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from unlearnlib import readme_findings
+from unlearnlib.report import readme_findings
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_committed_readme_block_is_what_the_committed_outputs_give():
-    from unlearnlib.plan import make_plan
+    from unlearnlib.execution.plan import make_plan
 
     pending = [need for need in make_plan("cpu", ledger_root=ROOT / "data" / "ledger").needs if need.pending]
     if pending:  # the committed outputs are rendered again (and this compared) once the rerun has every row

@@ -48,7 +48,7 @@ def test_data_check_finds_everything(capsys):
 @needs_real("ham10000", "breastmnist")
 @pytest.mark.slow
 def test_every_notebook_runs_at_the_smoke_profile(tmp_path, monkeypatch):
-    from unlearnlib.reproduce import notebook_paths, reproduce
+    from unlearnlib.report.reproduce import notebook_paths, reproduce
 
     monkeypatch.setenv("UNLEARNLIB_DATA_DIR", str(REAL_DATA))
     written = reproduce(profile="smoke", output_dir=tmp_path)
@@ -74,7 +74,7 @@ def test_gpu_profile_runs_end_to_end_at_miniature_scale(tmp_path, monkeypatch):
     28 px file) on the CPU, at a miniature scale: a few images per split, one epoch."""
     import dataclasses
 
-    from unlearnlib.grid import expand_grid, run_grid
+    from unlearnlib.execution.grid import expand_grid, run_grid
     from unlearnlib.profiles import get_profile
 
     monkeypatch.setenv("UNLEARNLIB_DATA_DIR", str(REAL_DATA))

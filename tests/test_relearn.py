@@ -10,16 +10,16 @@ import pytest
 import torch
 from torch import nn
 
-import unlearnlib.relearn as relearn_module
-from unlearnlib.runner import ResultStore
-from unlearnlib.specs import ExperimentSpec, OriginalSpec
-from unlearnlib.ledger import MissingResultError
+import unlearnlib.kinds.relearn as relearn_module
+from unlearnlib.kinds.runner import ResultStore
+from unlearnlib.kinds.specs import ExperimentSpec, OriginalSpec
+from unlearnlib.results.ledger import MissingResultError
 from unlearnlib.provenance import config_key, key_of, plain
 from unlearnlib.profiles import Profile
-from unlearnlib.relearn import (RelearnBudget, RelearnSpec, forget_in_attack, relearn, relearn_subset, relearning_attack,
+from unlearnlib.kinds.relearn import (RelearnBudget, RelearnSpec, forget_in_attack, relearn, relearn_subset, relearning_attack,
                                 relearning_rows, run_relearning)
-from unlearnlib.relearn_verdict import SURVIVAL_MARGIN, relearning_table, relearning_verdict
-from unlearnlib.store import ModelStore
+from unlearnlib.report.relearn_verdict import SURVIVAL_MARGIN, relearning_table, relearning_verdict
+from unlearnlib.results.store import ModelStore
 from unlearnlib.training import Tensors, TrainConfig, fit
 
 PROFILE = Profile(name="unit", model="resnet_tiny", image_size=16, recipe=TrainConfig(epochs=2, batch_size=32), seeds=(0,))

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from unlearnlib import paper, report
-from unlearnlib.relearn_verdict import (LESS, LIKE, MORE, RELEARNING_CLAIM, SURVIVAL_MARGIN, UNDETERMINED, class_counts,
+from unlearnlib.report import paper
+from unlearnlib.evaluation import stats as report
+from unlearnlib.report.relearn_verdict import (LESS, LIKE, MORE, RELEARNING_CLAIM, SURVIVAL_MARGIN, UNDETERMINED, class_counts,
                                         judge_relearning, relearning_change_table, relearning_table, verdict_line)
 
 

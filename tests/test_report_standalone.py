@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from unlearnlib import html_embed, html_references, html_report, html_verdicts
+from unlearnlib.report import html_embed, html_references, html_report, html_verdicts
 from unlearnlib.algorithms import available
 
 ROOT = Path(__file__).resolve().parents[1]

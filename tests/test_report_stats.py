@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from unlearnlib.report import adjust_p_values, mean_sd, paired_difference, smallest_ruled_out, summarize, with_adjusted_p
+from unlearnlib.evaluation.stats import adjust_p_values, mean_sd, paired_difference, smallest_ruled_out, summarize, with_adjusted_p
 
 
 def arms(a: list[float], b: list[float], *, seeds=None, method="m") -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from unlearnlib.reproduce import NoNotebooksError, reproduce
+from unlearnlib.report.reproduce import NoNotebooksError, reproduce
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +56,7 @@ def _executed(tmp_path: Path, name: str, *, started: str, order: tuple[str, str]
 def test_make_stable_keeps_what_depends_on_the_results_only(tmp_path):
     import nbformat
 
-    from unlearnlib.reproduce import INJECTED_CELL_ID, make_stable
+    from unlearnlib.report.reproduce import INJECTED_CELL_ID, make_stable
 
     a = _executed(tmp_path, "a.ipynb", started="2026-12-01T10:00:00", order=("stdout", "stderr"))
     b = _executed(tmp_path, "b.ipynb", started="2026-12-02T11:11:11", order=("stderr", "stdout"))

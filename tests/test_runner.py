@@ -7,16 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import unlearnlib.originals as originals
+import unlearnlib.kinds.originals as originals
 import unlearnlib.provenance as provenance
-import unlearnlib.runner as runner
-import unlearnlib.specs as specs
-from unlearnlib.grid import expand_grid, run_grid
-from unlearnlib.ledger import MissingResultError
+import unlearnlib.kinds.runner as runner
+import unlearnlib.kinds.specs as specs
+from unlearnlib.execution.grid import expand_grid, run_grid
+from unlearnlib.results.ledger import MissingResultError
 from unlearnlib.profiles import Profile
-from unlearnlib.runner import ResultStore, run_experiment
-from unlearnlib.specs import ExperimentSpec, OriginalSpec
-from unlearnlib.store import ModelStore
+from unlearnlib.kinds.runner import ResultStore, run_experiment
+from unlearnlib.kinds.specs import ExperimentSpec, OriginalSpec
+from unlearnlib.results.store import ModelStore
 from unlearnlib.training import TrainConfig
 
 PROFILE = Profile(name="unit", model="resnet_tiny", image_size=16, recipe=TrainConfig(epochs=2, batch_size=32), seeds=(0,))

@@ -9,9 +9,9 @@ import pytest
 
 from unlearnlib.paths import project_root
 from unlearnlib.provenance import config_key, method_code_version, plain
-from unlearnlib.specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec, TuningSpec
+from unlearnlib.kinds.specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec, TuningSpec
 from unlearnlib.training import TrainConfig
-from unlearnlib.verify import from_plain
+from unlearnlib.execution.verify import from_plain
 
 LEDGER = project_root() / "data" / "ledger"
 SPEC_KINDS = {"experiments": ExperimentSpec, "tuning": TuningSpec, "forgetting_quality": ForgettingQualitySpec}

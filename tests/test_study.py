@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import unlearnlib.study as study
+import unlearnlib.execution.study as study
 from unlearnlib.algorithms import available, get_method
 from unlearnlib.data import load_dataset, miniature
 from unlearnlib.profiles import Profile
-from unlearnlib.specs import TUNING_SEED
+from unlearnlib.kinds.specs import TUNING_SEED
 from unlearnlib.training import TrainConfig
 
 PROFILE = Profile(name="unit", model="resnet_tiny", image_size=16, recipe=TrainConfig(epochs=2, batch_size=32), seeds=(0,))

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from unlearnlib.models import create_model
-from unlearnlib.store import ModelStore
+from unlearnlib.results.store import ModelStore
 from unlearnlib.training import Tensors, TrainConfig, evaluate, fit, random_flips
 
 RECIPE = TrainConfig(epochs=4, batch_size=32, lr=0.05)
@@ -99,7 +99,7 @@ def test_a_small_set_memorizes_only_with_the_floor_and_the_check_says_so():
     """A miniature of a small dataset (random labels: only memorization can fit them): the same
     recipe in epochs misses the memorization target and the check warns; with a floor on steps
     it reaches the target and the check is silent."""
-    from unlearnlib.originals import MemorizationWarning, check_memorization
+    from unlearnlib.kinds.originals import MemorizationWarning, check_memorization
 
     generator = torch.Generator().manual_seed(0)
     data = Tensors(torch.rand(48, 3, 16, 16, generator=generator), torch.randint(0, 3, (48,), generator=generator))
@@ -124,7 +124,7 @@ def test_a_notebook_prints_a_missed_memorization_target_as_a_plain_line(capsys):
     printed line, and other warnings still pass through as warnings."""
     import warnings
 
-    from unlearnlib.originals import MemorizationWarning, check_memorization, memorization_misses_printed
+    from unlearnlib.kinds.originals import MemorizationWarning, check_memorization, memorization_misses_printed
 
     row = {"dataset": "miniature", "seed": 3, "train_acc": 0.9696}
     with pytest.warns(UserWarning, match="unrelated") as shown:

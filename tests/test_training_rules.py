@@ -112,9 +112,9 @@ def test_a_retrain_trains_as_many_extra_epochs_as_its_original():
 def test_no_committed_row_predates_a_training_rule_that_changes_it():
     """Every row a short batch or an extended original reached was recomputed under the rules
     (``python -m unlearnlib ledger restale --apply`` dropped the old ones)."""
-    from unlearnlib.ledger import Ledger
+    from unlearnlib.results.ledger import Ledger
     from unlearnlib.paths import project_root
-    from unlearnlib.ledger_audit import stale_keys
+    from unlearnlib.execution.ledger_audit import stale_keys
 
     assert stale_keys(Ledger(project_root() / "data" / "ledger")) == {}
 
@@ -124,9 +124,9 @@ def test_the_audit_finds_the_rows_a_short_batch_reached(tmp_path):
     701-image request (retain 6,308) is not; rows computed under the rules never are."""
     import json
 
-    from unlearnlib.ledger import Ledger
+    from unlearnlib.results.ledger import Ledger
     from unlearnlib.training import TRAINING_RULES
-    from unlearnlib.ledger_audit import stale_keys
+    from unlearnlib.execution.ledger_audit import stale_keys
 
     ledger = Ledger(tmp_path)
     ledger.put("originals", {"key": "o", "profile": "cpu", "dataset": "ham10000", "seed": 0, "n_train": 7009, "train_acc": 0.98})
@@ -142,9 +142,9 @@ def test_the_audit_finds_the_rows_a_short_batch_reached(tmp_path):
 
 
 def test_every_committed_retrain_fits_its_retain_set_like_the_others_of_its_dataset():
-    from unlearnlib.ledger import Ledger
+    from unlearnlib.results.ledger import Ledger
     from unlearnlib.paths import project_root
-    from unlearnlib.ledger_audit import retrain_fit_outliers
+    from unlearnlib.execution.ledger_audit import retrain_fit_outliers
 
     outliers = retrain_fit_outliers(Ledger(project_root() / "data" / "ledger").table("experiments"))
     assert outliers.empty, outliers.to_string()
@@ -153,7 +153,7 @@ def test_every_committed_retrain_fits_its_retain_set_like_the_others_of_its_data
 def test_the_retrain_fit_check_names_an_underfit_retrain():
     import pandas as pd
 
-    from unlearnlib.ledger_audit import retrain_fit_outliers
+    from unlearnlib.execution.ledger_audit import retrain_fit_outliers
 
     table = pd.DataFrame({"dataset": "ham10000", "scenario": "random", "method": "retrain", "seed": [0, 1, 0, 1],
                           "forget_size": [350, 350, 701, 701], "retain_acc": [0.86, 0.97, 0.97, 0.975]})

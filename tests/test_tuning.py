@@ -9,13 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-import unlearnlib.tuning as tuning
+import unlearnlib.kinds.tuning as tuning
 from unlearnlib.algorithms import DivergedError, UnlearningTask, UnlearnResult, get_method
-from unlearnlib.metrics import balanced_accuracy
+from unlearnlib.evaluation.metrics import balanced_accuracy
 from unlearnlib.profiles import PROFILES, Profile
-from unlearnlib.runner import ResultStore
-from unlearnlib.specs import TUNING_SEED, ExperimentSpec, OriginalSpec, TuningSpec, tuning_spec
-from unlearnlib.store import ModelStore
+from unlearnlib.kinds.runner import ResultStore
+from unlearnlib.kinds.specs import TUNING_SEED, ExperimentSpec, OriginalSpec, TuningSpec, tuning_spec
+from unlearnlib.results.store import ModelStore
 from unlearnlib.training import Tensors, TrainConfig, evaluate, fit
 
 RECIPE = TrainConfig(epochs=40, batch_size=64, lr=0.1, flips=False, schedule="constant", warmup_epochs=0)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from unlearnlib.validation import GRID_KEYS, GridError, grid_problems, validate_grid
+from unlearnlib.execution.validation import GRID_KEYS, GridError, grid_problems, validate_grid
 
 VALID = {
     "profile": "smoke",

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from unlearnlib import failures, paper, paper_rules, report
+from unlearnlib.evaluation import failures, stats as report
+from unlearnlib.report import paper, paper_rules
 
 MAJORITY = {"ham10000": 0.669}
 MARGINS = {"ham10000": {"avg_gap": 0.02, "forget_acc": 0.02, "mia_efficacy": 0.02}}  # hand-made: the rules take margins

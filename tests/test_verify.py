@@ -1,5 +1,5 @@
 """`verify`: recomputed rows against the ledger, judged exactly on the same machine and by the
-measured noise model (unlearnlib.seed_noise) on another."""
+measured noise model (unlearnlib.evaluation.seed_noise) on another."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from unlearnlib import seed_noise
+from unlearnlib.evaluation import seed_noise
 from unlearnlib.paths import project_root
 
 LEDGER = project_root() / "data" / "ledger"
@@ -72,11 +72,11 @@ def test_the_committed_ledgers_noise_model_has_a_seed_sd_for_every_dataset_metho
 
 def _smoke_row(tmp_path):
     """One computed retrain row of the smoke profile on synthetic data, in a ledger of its own."""
-    from unlearnlib.ledger import Ledger
+    from unlearnlib.results.ledger import Ledger
     from unlearnlib.profiles import get_profile
-    from unlearnlib.runner import ResultStore, run_experiment
-    from unlearnlib.specs import ExperimentSpec, OriginalSpec
-    from unlearnlib.store import ModelStore
+    from unlearnlib.kinds.runner import ResultStore, run_experiment
+    from unlearnlib.kinds.specs import ExperimentSpec, OriginalSpec
+    from unlearnlib.results.store import ModelStore
 
     spec = ExperimentSpec.build(OriginalSpec.from_profile(get_profile("smoke"), "synthetic", 0), "random", "retrain", fraction=0.1)
     return Ledger(tmp_path / "ledger"), run_experiment(spec, models=ModelStore(tmp_path / "models"), results=ResultStore(tmp_path / "ledger"))
@@ -85,7 +85,7 @@ def _smoke_row(tmp_path):
 def _more_seeds(row: dict, seeds, spread: float) -> pd.DataFrame:
     """Rows of other seeds of ``row``'s spec whose numbers spread by ``spread`` (written by hand, not trained)."""
     from unlearnlib.provenance import config_key, plain
-    from unlearnlib.verify import from_plain
+    from unlearnlib.execution.verify import from_plain
 
     spec, rng, out = from_plain(json.loads(row["spec"])), np.random.default_rng(0), []
     for seed in seeds:
@@ -97,7 +97,7 @@ def _more_seeds(row: dict, seeds, spread: float) -> pd.DataFrame:
 
 
 def test_verify_recomputes_a_smoke_row_exactly_here_and_judges_another_machines_by_the_noise_model(tmp_path, monkeypatch):
-    from unlearnlib import verify as verify_module
+    from unlearnlib.execution import verify as verify_module
 
     ledger, row = _smoke_row(tmp_path)
     report = verify_module.verify(1, profile="smoke", ledger=ledger, progress=False)

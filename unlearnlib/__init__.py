@@ -1,4 +1,19 @@
-"""unlearnlib: a reproducible study of machine unlearning for medical imaging."""
+"""unlearnlib: a reproducible study of machine unlearning for medical imaging.
+
+The folders are layers: a module imports only from its own layer and the ones below it
+(``tests/test_layers.py`` holds every import to this, lazy ones included).
+
+Layers, bottom-up:
+    core        the top-level modules (settings, paths, compute_path, training_rules, training,
+                models, constraints, profiles, provenance: keys and version constants) and the
+                registries data/, scenarios/, algorithms/
+    results/    storage that knows no kind by name: ledger, model store, the ledger audit
+    evaluation/ metrics, attacks, forgetting quality, memorization, failures, statistics
+    kinds/      each kind of ledger row (its spec and computation) and the registry of kinds
+    execution/  grids, plan, distributed driver, verify, forget sets, validation, parameters
+    report/     the paper's claims and verdict rules, findings, plots, HTML, notebooks, reproduce
+    top         cli.py, __main__.py
+"""
 import warnings
 
 __version__ = "0.1.0"

@@ -64,7 +64,7 @@ def _parse_scenario(text: str) -> tuple[str, dict]:
     """'random:fraction=0.1' -> ('random', {'fraction': 0.1})."""
     import yaml
 
-    from .validation import GridError
+    from .execution.validation import GridError
 
     name, _, rest = text.partition(":")
     params = {}
@@ -80,7 +80,7 @@ def _grid_options(args: argparse.Namespace) -> dict:
     """Options from the config file (YAML), overridden by those given on the command line."""
     import yaml
 
-    from .validation import GridError
+    from .execution.validation import GridError
 
     options = {}
     if args.config:
@@ -104,16 +104,16 @@ def _grid_options(args: argparse.Namespace) -> dict:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .validation import validate_grid
+    from .execution.validation import validate_grid
 
     _check_option("--dask-workers", args.dask_workers, DASK_WORKERS)
     options = _grid_options(args)
     validate_grid(options)  # every problem at once, before any data loads (GridError: exit 2)
 
-    from .grid import expand_grid, run_grid, save_table
+    from .execution.grid import expand_grid, run_grid, save_table
     from .profiles import activate_compute_path, get_profile
-    from .metrics import RUN_SUMMARY_METRICS
-    from .report import mean_sd, summarize
+    from .evaluation.metrics import RUN_SUMMARY_METRICS
+    from .evaluation.stats import mean_sd, summarize
 
     profile = get_profile(options["profile"])
     activate_compute_path(profile)
@@ -121,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
                         methods=options["methods"], seeds=options.get("seeds"), hyperparameters=options.get("hyperparameters"))
     print(f"{len(specs)} experiments (profile {profile.name}); cached ones are read back", flush=True)
     if args.dask_scheduler or args.dask_workers:
-        from .distributed import dask_client
+        from .execution.distributed import dask_client
 
         with dask_client(workers=args.dask_workers, scheduler=args.dask_scheduler) as client:
             table = run_grid(specs, client=client)
@@ -135,8 +135,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace) -> int:
-    from .grid import save_table
-    from .ledger import Ledger
+    from .execution.grid import save_table
+    from .results.ledger import Ledger
 
     ledger = Ledger()
     table = ledger.table("experiments")
@@ -153,7 +153,7 @@ def _results(args: argparse.Namespace) -> int:
 
 
 def _ledger_repair(args: argparse.Namespace) -> int:
-    from .ledger import KINDS, Ledger
+    from .results.ledger import KINDS, Ledger
 
     ledger = Ledger()
     for kind in args.kind or KINDS:
@@ -163,7 +163,7 @@ def _ledger_repair(args: argparse.Namespace) -> int:
 
 
 def _ledger_prune(args: argparse.Namespace) -> int:
-    from .plan import prune
+    from .execution.plan import prune
 
     counts = prune(args.profile, apply=args.apply)
     for kind, n in counts.items():
@@ -174,8 +174,8 @@ def _ledger_prune(args: argparse.Namespace) -> int:
 
 
 def _ledger_restale(args: argparse.Namespace) -> int:
-    from .ledger import Ledger
-    from .ledger_audit import restale, stale_keys
+    from .results.ledger import Ledger
+    from .execution.ledger_audit import restale, stale_keys
 
     ledger = Ledger()
     stale = stale_keys(ledger)
@@ -192,7 +192,7 @@ def _ledger_restale(args: argparse.Namespace) -> int:
 
 
 def _ledger_forget_sets(args: argparse.Namespace) -> int:
-    from . import forget_sets
+    from .execution import forget_sets
 
     added = forget_sets.record(forget_sets.study_specs(args.profile))
     table = forget_sets.overlap_table(forget_sets.read())
@@ -202,7 +202,7 @@ def _ledger_forget_sets(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .verify import verify
+    from .execution.verify import verify
 
     report = verify(args.sample, seed=args.seed, profile=args.profile)
     shown = report.drop(columns=["key", "committed_machine"])
@@ -219,9 +219,9 @@ def _notebook_parameters(args: argparse.Namespace) -> dict:
         return {}
     import yaml
 
-    from .parameters import checked, parse_assignments
+    from .execution.parameters import checked, parse_assignments
     from .paths import notebook_paths
-    from .plan import notebook_parameters
+    from .execution.plan import notebook_parameters
 
     if not args.notebook or len(args.notebook) != 1:
         raise ValueError(f"-p and --parameters set one notebook's parameters: name it with --notebook (got {args.notebook or 'none'})")
@@ -243,7 +243,7 @@ def _notebook_parameters(args: argparse.Namespace) -> dict:
 def _reproduce(args: argparse.Namespace) -> int:
     parameters = _notebook_parameters(args)
     if args.plan or (parameters and not args.from_ledger):
-        from .plan import make_plan
+        from .execution.plan import make_plan
 
         print(make_plan(args.profile, args.notebook, parameters=parameters).render(), flush=True)  # the cost first
         if args.plan:
@@ -252,12 +252,12 @@ def _reproduce(args: argparse.Namespace) -> int:
         _check_option("--dask-workers", args.dask_workers, DASK_WORKERS)
         if args.from_ledger:
             raise ValueError("--from-ledger computes nothing, so --dask-workers / --dask-scheduler have nothing to run; drop one")
-        from .distributed import reproduce_on_dask
+        from .report.reproduce import reproduce_on_dask
 
         reproduce_on_dask(profile=args.profile, notebooks=args.notebook, workers=args.dask_workers, scheduler=args.dask_scheduler,
                           data_dir=args.data_dir, output_dir=args.output_dir, parameters=parameters)
         return 0
-    from .reproduce import reproduce
+    from .report.reproduce import reproduce
 
     reproduce(profile=args.profile, notebooks=args.notebook, data_dir=args.data_dir, output_dir=args.output_dir,
               from_ledger=args.from_ledger, parameters=parameters)
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[DATA_DIR_ENV] = str(Path(args.data_dir).resolve())
     from .algorithms import UnknownMethodError
     from .data import DatasetError
-    from .ledger import MissingResultError
+    from .results.ledger import MissingResultError
 
     try:
         return args.run(args)

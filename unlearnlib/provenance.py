@@ -31,6 +31,27 @@ PROVENANCE_COLUMNS = ("key", "profile", "code_version", "unlearnlib_version", "c
 OUTPUT_PATHS = ("notebooks", "figures", "data/ledger")
 
 
+# ----------------------------------------------------------------------------- versions
+
+# Every version constant of a row kind, here and nowhere else (issue 31): a row made with another value
+# is recomputed. Methods declare theirs beside their code (:func:`method_code_version`).
+
+# Bump when shared code (data, splits, training, scenarios, the metrics of the committed rows) changes
+# results: every row made with another value is recomputed. Method code is versioned per method
+# (its declared version), a metric added since by its own version (metrics_tag).
+PIPELINE_VERSION = "2"
+# The forgetting-quality interval (fq_interval.relative_forgetting_quality), which no method digest covers:
+# 2 = delete-d jackknife over half-samples (1 was a with-replacement bootstrap, biased upward).
+FQ_INTERVAL_VERSION = "2"
+# The tuning objective, which no method digest covers (kinds/tuning.py): 2 = a trial whose model fails on the
+# validation split by the study's rule (failures.fails) ranks below the untouched original (the rows tagged "tu" rewarded collapse).
+TUNING_VERSION = "2"
+ORIGINAL_VERSION = "1"  # the same for what the originals' rows depend on (data, splits, training, metrics)
+# The relearning attack's computation (kinds/relearn.py): every relearning row made with another value is recomputed.
+RELEARN_VERSION = "1"
+NOISE_FLOOR_VERSION = "1"  # bump when what a noise-floor row holds changes (kinds/noise_floor.py; no method version covers it)
+
+
 # ----------------------------------------------------------------------------- keys
 
 

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing import TYPE_CHECKING
+
 from tqdm import tqdm  # the plain bar: renders in terminals and in executed notebooks alike
 
 from .paths import device  # noqa: F401  (re-exported: training.device() names where a model trains)
@@ -289,3 +291,18 @@ def evaluate(model: nn.Module, data: Tensors, *, batch_size: int = 1024, path: C
         _restore(model, path)
     model.train(was_training)
     return evaluation
+
+
+if TYPE_CHECKING:
+    from .data import ImageDataset
+
+
+@dataclass(frozen=True, eq=False)
+class StudyData:
+    """A dataset with its images as tensors, ready for training and evaluation."""
+
+    dataset: ImageDataset
+    tensors: Tensors
+
+    def split(self, name: str) -> np.ndarray:
+        return self.dataset.split_indices(name)

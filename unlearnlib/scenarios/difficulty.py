@@ -18,7 +18,7 @@ from .registry import register_scenario
 
 DIFFICULTY_KINDS = ("easy", "hard", "random")
 # memorization: Feldman & Zhang's accuracy-based estimate; memorization_prob: the same gap in the
-# true-class probability (see unlearnlib.memorization).
+# true-class probability (see unlearnlib.evaluation.memorization).
 DIFFICULTY_SCORES = ("memorization", "memorization_prob", "loss", "learning_speed")
 # Which end of each score is hard: high memorization and high loss, low learning speed.
 _HARD_IS_HIGH = {"memorization": True, "memorization_prob": True, "loss": True, "learning_speed": False}
