@@ -383,3 +383,6 @@ class RelearnedReferenceModels(RowKind):
         relearned_references(RelearnSpec(spec.experiment, spec.budget), data=study_data(spec.experiment.original), models=models,
                              results=results)
 
+
+
+from . import lira_kinds  # noqa: E402,F401  (issue 34: U-LiRA and offline LiRA register their kinds on import)
