@@ -217,7 +217,8 @@ def _statistic(metric: str, pairs: int) -> str:
 def margins(rows: pd.DataFrame) -> pd.DataFrame:
     """Each dataset's margin of each metric of :data:`MARGIN_METRICS` from noise-floor ``rows``
     (pooled over analyses; a key counted once): columns dataset, metric, margin, pairs, statistic.
-    A dataset with fewer than :data:`MIN_PAIRS` pairs of a metric is refused."""
+    A dataset with fewer than :data:`MIN_PAIRS` pairs of a metric is refused. A margin is never below
+    one image of the dataset's largest forget set (the finest change a forget metric shows)."""
     if "key" in rows:
         rows = rows.drop_duplicates("key")
     out = []
@@ -227,8 +228,14 @@ def margins(rows: pd.DataFrame) -> pd.DataFrame:
             if len(values) < MIN_PAIRS:
                 raise ValueError(f"dataset {dataset!r} has {len(values)} retrain-vs-retrain pairs of {metric}; a margin needs at least "
                                  f"MIN_PAIRS = {MIN_PAIRS}: compute the rows of noise_floor.noise_floor_specs(profile) first")
-            out.append({"dataset": dataset, "metric": metric, "margin": float(np.quantile(values, MARGIN_QUANTILE)),
-                        "pairs": len(values), "statistic": _statistic(metric, len(values))})
+            measured = float(np.quantile(values, MARGIN_QUANTILE))
+            # One image of the largest forget set is the finest change a forget-set metric can show: retrains that
+            # agree exactly (a tiny smoke set) measure "no larger than that", never a margin of 0, which no test can meet.
+            resolution = 1.0 / float(group["forget_size"].max()) if "forget_size" in group else 0.0
+            statistic = _statistic(metric, len(values)) + (f", raised to one forget image (1/{1 / resolution:.0f})"
+                                                           if measured < resolution else "")
+            out.append({"dataset": dataset, "metric": metric, "margin": max(measured, resolution), "pairs": len(values),
+                        "statistic": statistic})
     return pd.DataFrame(out, columns=["dataset", "metric", "margin", "pairs", "statistic"])
 
 
