@@ -318,11 +318,14 @@ def run_ulira(spec: ULiraSpec, *, data: StudyData | None = None, models: ModelSt
         experiment = spec.experiment
         data_, split, task = prepare(experiment, data, models_, ledger=results.ledger)
         shadow = shadow_scores(spec.unlearning, data=data_, store=models_)
-        fits = fit_gaussians(shadow, split.forget, fixed_variance=spec.fixed_variance)
+        diverged = int(np.isnan(shadow["scores"]).all(axis=1).sum())
         retrained, _ = unlearned_model(experiment.retrain_spec(), task, split, models_, False)
         replica = {"seed": retrain_seed(experiment.seed, 1)} if experiment.method == "retrain" else {}
-        status, metrics, started = "ok", {}, time.perf_counter()
+        status, metrics, started, fits = "ok", {}, time.perf_counter(), None
         try:
+            if diverged == spec.shadows.n_shadows:  # nothing to fit the "unlearned" side with
+                raise DivergedError(f"every shadow run of {experiment.method} diverged")
+            fits = fit_gaussians(shadow, split.forget, fixed_variance=spec.fixed_variance)
             target, seconds = unlearned_model(experiment, task, split, models_, False, **replica)
             scores = np.r_[lira.likelihood_ratio(_confidence(target, data_, split.forget), fits),
                            lira.likelihood_ratio(_confidence(retrained, data_, split.forget), fits)]
@@ -330,14 +333,15 @@ def run_ulira(spec: ULiraSpec, *, data: StudyData | None = None, models: ModelSt
             metrics = {**lira.attack_summary(scores, labels), "tpr_curve": json.dumps(np.round(lira.tpr_curve(scores, labels), 6).tolist())}
         except DivergedError as error:
             status, seconds = f"diverged: {error}", time.perf_counter() - started
-        diverged = int(np.isnan(shadow["scores"]).all(axis=1).sum())
+        fitted = {"min_unlearned": int(fits.n_in.min()), "min_retrained": int(fits.n_out.min()),
+                  "pooled_sd_share": float((fits.pooled_in | fits.pooled_out).mean())} if fits is not None else {}
         return {
             "dataset": experiment.original.dataset, "seed": experiment.seed, "scenario": experiment.scenario,
             **{f"scenario_{k}": v for k, v in experiment.scenario_params}, "method": experiment.method,
             "hyperparameters": json.dumps(plain(experiment.method_hyperparameters().as_dict()), sort_keys=True),
             "status": status, "forget_size": len(split.forget), "n_shadows": spec.shadows.n_shadows,
-            "shadows_diverged": diverged, "min_unlearned": int(fits.n_in.min()), "min_retrained": int(fits.n_out.min()),
-            "pooled_sd_share": float((fits.pooled_in | fits.pooled_out).mean()), "fixed_variance": spec.fixed_variance,
+            "shadows_diverged": diverged, **{k: fitted.get(k, float("nan")) for k in ("min_unlearned", "min_retrained", "pooled_sd_share")},
+            "fixed_variance": spec.fixed_variance,
             **{k: metrics.get(k, float("nan")) for k in ("auc", "tpr_at_1pct", "tpr_at_0p1pct", "flagged_at_1pct")},
             "tpr_curve": metrics.get("tpr_curve", ""), "method_seconds": seconds,
             "shadow_method_seconds": float(shadow["seconds"]), "shadow_train_seconds": float(shadow["train_seconds"]),
