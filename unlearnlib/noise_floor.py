@@ -15,7 +15,7 @@ no method can be blamed for, so each margin is derived here, by declared code, f
 - :func:`margins`, declared before any number: a metric's margin on a dataset is the
   :data:`MARGIN_QUANTILE` quantile of |replica - retrain| over every pair of that dataset, pooled
   over analyses; the average gap's, that quantile of the replica's average gap to the retrain
-  (what a perfect method would score). :func:`margin_reason` says so from the numbers.
+  (what a perfect method would score). ``floor_margins.reason`` says so from the numbers.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ import pandas as pd
 from .evaluation import model_metrics
 from .kinds import RowKind, preparation, register
 from .ledger import ledger_only
-from .metrics import GAP_METRICS, METRIC_LABELS, average_gap
+from .metrics import GAP_METRICS, average_gap
 from .originals import study_data
 from .profiles import Profile
 from .provenance import plain
@@ -237,20 +237,3 @@ def margins(rows: pd.DataFrame) -> pd.DataFrame:
             out.append({"dataset": dataset, "metric": metric, "margin": max(measured, resolution), "pairs": len(values),
                         "statistic": statistic})
     return pd.DataFrame(out, columns=["dataset", "metric", "margin", "pairs", "statistic"])
-
-
-def margin_for(table: pd.DataFrame, dataset: str, metric: str) -> float:
-    """The margin of ``metric`` on ``dataset`` in a :func:`margins` table."""
-    found = table[(table["dataset"] == dataset) & (table["metric"] == metric)]
-    if found.empty:
-        known = ", ".join(f"{d}/{m}" for d, m in zip(table["dataset"], table["metric"]))
-        raise ValueError(f"no noise-floor margin of {metric!r} on {dataset!r}; known: {known}")
-    return float(found["margin"].iloc[0])
-
-
-def margin_reason(row) -> str:
-    """The reason sentence of one :func:`margins` row, from its numbers."""
-    metric = row["metric"]
-    return (f"{METRIC_LABELS.get(metric, metric)} on {row['dataset']}: margin {row['margin']:.3f}, the {row['statistic']} "
-            "(retrains from independent initialisations on the same forget set): a method within it is as close to the "
-            "retrain as another retrain is")
