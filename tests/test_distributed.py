@@ -72,11 +72,15 @@ def test_a_two_worker_cluster_writes_the_ledger_a_serial_run_writes(client, tmp_
 
     kinds = [kind for kind in ("originals", "tuning", "experiments", "sample_scores", "memorization") if len(serial.table(kind))]
     assert kinds[:3] == ["originals", "tuning", "experiments"]
-    assert [k for k in ("originals", "tuning", "experiments", "sample_scores", "memorization") if len(on_dask.table(k))] == kinds
+    # The cluster computes more than these cells: notebook 08's grid also holds the pooled noise floor, whose retrains
+    # come from every analysis (05's difficulty sets need per-sample scores). The rows both computed must be equal.
+    assert set(kinds) <= {k for k in ("originals", "tuning", "experiments", "sample_scores", "memorization") if len(on_dask.table(k))}
+    assert len(on_dask.table("noise_floor"))
     for kind in kinds:
         expected, got = _results(serial.table(kind)), _results(on_dask.table(kind))
-        assert list(got["key"]) == list(expected["key"]), f"{kind}: the cluster computed other rows than the serial run"
-        assert sorted(got.columns) == sorted(expected.columns), kind
+        got = got[got["key"].isin(expected["key"])].reset_index(drop=True)
+        assert list(got["key"]) == list(expected["key"]), f"{kind}: the cluster missed rows the serial run computed"
+        assert set(expected.columns) <= set(got.columns), kind  # the cluster's table also holds other scenarios' columns
         pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False, check_exact=True, obj=kind)
     assert (on_dask.table("experiments")["tuned"].astype(str) == "True").any()  # the rows at tuned settings were planned again
     # Nothing is left to compute, and a second pass appends nothing.

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from unlearnlib.evaluation import floor_margins
 from unlearnlib.kinds import noise_floor as nf
 from unlearnlib.execution import notebook_grids, plan as planning
 from unlearnlib.kinds.registry import kind_of
@@ -162,15 +163,15 @@ def test_a_margin_is_the_declared_quantile_of_the_absolute_differences_per_datas
     assert nf.MARGIN_QUANTILE == 0.95 and nf.MIN_PAIRS == 10
     assert set(table["metric"]) == {*GAP_METRICS, "avg_gap"} and list(table.dataset.unique()) == ["a", "b"]
     # 20 sorted values 0.01 ... 0.20: the 95th percentile lies at position 0.95 x 19 = 18.05, between 0.19 and 0.20.
-    assert nf.margin_for(table, "a", "forget_acc") == pytest.approx(0.1905)
-    assert nf.margin_for(table, "a", "avg_gap") == pytest.approx(0.01905)
-    assert nf.margin_for(table, "b", "mia_efficacy") == pytest.approx(0.5)  # another dataset's pairs are not pooled in
+    assert floor_margins.margin(table, "a", "forget_acc") == pytest.approx(0.1905)
+    assert floor_margins.margin(table, "a", "avg_gap") == pytest.approx(0.01905)
+    assert floor_margins.margin(table, "b", "mia_efficacy") == pytest.approx(0.5)  # another dataset's pairs are not pooled in
     row = table[(table.dataset == "a") & (table.metric == "test_acc")].iloc[0]
     assert row["pairs"] == 20 and row["statistic"] == "95th percentile of |retrain replica - retrain| over 20 pairs"
-    reason = nf.margin_reason(row)
+    reason = floor_margins.reason(table, "a", "test_acc")  # the reason the verdicts print (unlearnlib.evaluation.floor_margins)
     assert f"{row['margin']:.3f}" in reason and row["statistic"] in reason and " a:" in reason
-    with pytest.raises(ValueError, match="no noise-floor margin of 'test_acc' on 'c'"):
-        nf.margin_for(table, "c", "test_acc")
+    with pytest.raises(KeyError, match="no margin for 'test_acc' on 'c'"):
+        floor_margins.margin(table, "c", "test_acc")
 
 
 def test_too_few_pairs_on_a_dataset_are_refused_naming_it():

@@ -23,9 +23,9 @@ def test_committed_readme_block_is_what_the_committed_outputs_give():
 def test_block_quotes_each_verdict_with_its_interval(tmp_path):
     pd.DataFrame([{"finding": "sex_bias", "verdict": "agree", "estimate": 0.01234, "ci_low": -0.002, "ci_high": 0.03,
                    "quote": "show no bias against male or female samples", "estimate_label": "SalUn, male minus female",
-                   "interval_level": "90 %"}]).to_csv(tmp_path / "verdicts.csv", index=False)
+                   "interval_level": 0.9}]).to_csv(tmp_path / "verdicts.csv", index=False)
     block = readme_findings.findings_block(tmp_path, [])
-    assert '| sex_bias: "show no bias against male or female samples" | **agree** | SalUn, male minus female: +0.012 [-0.002, +0.030] (90 %) |' in block
+    assert '| sex_bias: "show no bias against male or female samples" | **agree** | SalUn, male minus female: +0.012 [-0.002, +0.030] (90 % interval) |' in block
     assert block.startswith(readme_findings.BEGIN) and block.endswith(readme_findings.END)
 
 

@@ -50,6 +50,10 @@ ORIGINAL_VERSION = "1"  # the same for what the originals' rows depend on (data,
 # The relearning attack's computation (kinds/relearn.py): every relearning row made with another value is recomputed.
 RELEARN_VERSION = "1"
 NOISE_FLOOR_VERSION = "1"  # bump when what a noise-floor row holds changes (kinds/noise_floor.py; no method version covers it)
+# U-LiRA's computation (kinds/ulira.py): every U-LiRA row and side file made with another value is recomputed.
+ULIRA_VERSION = "1"
+# Offline LiRA's computation (kinds/offline_lira.py): every offline-LiRA row and side file made with another value is recomputed.
+OFFLINE_LIRA_VERSION = "1"
 
 
 # ----------------------------------------------------------------------------- keys

@@ -11,7 +11,8 @@ rows the notebook reads are the rows the plan lists.
 
 A table is a list of parts, each one call of the library's fetching functions (``grid.run_grid``
 on one dataset's experiments, ``tuning.run_tuning`` per tuning run, ``relearn.relearning_rows``,
-``fq_run.run_forgetting_quality``, ``originals.original_summary``, ``originals.difficulty_table``),
+``fq_run.run_forgetting_quality``, ``originals.original_summary``, ``originals.difficulty_table``,
+``noise_floor.noise_floor_rows``),
 concatenated in order: the rows, their order and their columns are those of the notebook cells
 that called those functions directly before.
 

@@ -25,15 +25,24 @@ from ..results.ledger import Ledger
 from ..profiles import activate_compute_path, get_profile
 from ..provenance import machine_fingerprint
 from ..evaluation.seed_noise import ALPHA, judge, lookup, noise_model
+from ..kinds.noise_floor import NoiseFloorSpec
+from ..kinds.offline_lira import OfflineLiraSpec, ReferenceSet
+from ..kinds.relearn import RelearnBudget, RelearnSpec
 from ..kinds.runner import ResultStore, run_experiment
-from ..kinds.specs import SPEC_TYPES
+from ..kinds.specs import SPEC_TYPES as _SPEC_TYPES
+from ..kinds.ulira import ShadowSet, ULiraSpec
 from ..results.store import ModelStore
+
+# Every spec type a ledger row's ``spec`` column names (as provenance.plain writes it): the core specs
+# (kinds/specs.py) and those of the kinds in modules of their own (noise floor, relearning, LiRA).
+SPEC_TYPES: dict[str, type] = {**_SPEC_TYPES, **{cls.__name__: cls for cls in (NoiseFloorSpec, RelearnSpec, RelearnBudget, ULiraSpec,
+                                                                              ShadowSet, OfflineLiraSpec, ReferenceSet)}}
 
 COMPARED = ("retain_acc", "forget_acc", "test_acc", "val_acc", "mia_efficacy", "loss_attack", "avg_gap")
 
 
 def from_plain(value):
-    """Inverse of :func:`unlearnlib.provenance.plain` for the four spec types and ``TrainConfig``
+    """Inverse of :func:`unlearnlib.provenance.plain` for every type in :data:`SPEC_TYPES`
     (lists back to tuples)."""
     if isinstance(value, dict) and "__type__" in value:
         if value["__type__"] not in SPEC_TYPES:

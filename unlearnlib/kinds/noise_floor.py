@@ -15,7 +15,7 @@ no method can be blamed for, so each margin is derived here, by declared code, f
 - :func:`margins`, declared before any number: a metric's margin on a dataset is the
   :data:`MARGIN_QUANTILE` quantile of |replica - retrain| over every pair of that dataset, pooled
   over analyses; the average gap's, that quantile of the replica's average gap to the retrain
-  (what a perfect method would score). :func:`margin_reason` says so from the numbers.
+  (what a perfect method would score). ``floor_margins.reason`` says so from the numbers.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ import pandas as pd
 from ..evaluation.evaluation import model_metrics
 from .registry import RowKind, preparation, register
 from ..results.ledger import ledger_only
-from ..evaluation.metrics import GAP_METRICS, METRIC_LABELS, average_gap
+from ..evaluation.metrics import GAP_METRICS, average_gap
 from .originals import study_data
 from ..provenance import NOISE_FLOOR_VERSION, plain
 from .runner import ResultStore, prepare, run_experiment, unlearned_model
@@ -189,7 +189,8 @@ def _statistic(metric: str, pairs: int) -> str:
 def margins(rows: pd.DataFrame) -> pd.DataFrame:
     """Each dataset's margin of each metric of :data:`MARGIN_METRICS` from noise-floor ``rows``
     (pooled over analyses; a key counted once): columns dataset, metric, margin, pairs, statistic.
-    A dataset with fewer than :data:`MIN_PAIRS` pairs of a metric is refused."""
+    A dataset with fewer than :data:`MIN_PAIRS` pairs of a metric is refused. A margin is never below
+    one image of the dataset's largest forget set (the finest change a forget metric shows)."""
     if "key" in rows:
         rows = rows.drop_duplicates("key")
     out = []
@@ -199,23 +200,12 @@ def margins(rows: pd.DataFrame) -> pd.DataFrame:
             if len(values) < MIN_PAIRS:
                 raise ValueError(f"dataset {dataset!r} has {len(values)} retrain-vs-retrain pairs of {metric}; a margin needs at least "
                                  f"MIN_PAIRS = {MIN_PAIRS}: compute the rows of notebook_grids.noise_floor_specs(profile) first")
-            out.append({"dataset": dataset, "metric": metric, "margin": float(np.quantile(values, MARGIN_QUANTILE)),
-                        "pairs": len(values), "statistic": _statistic(metric, len(values))})
+            measured = float(np.quantile(values, MARGIN_QUANTILE))
+            # One image of the largest forget set is the finest change a forget-set metric can show: retrains that
+            # agree exactly (a tiny smoke set) measure "no larger than that", never a margin of 0, which no test can meet.
+            resolution = 1.0 / float(group["forget_size"].max()) if "forget_size" in group else 0.0
+            statistic = _statistic(metric, len(values)) + (f", raised to one forget image (1/{1 / resolution:.0f})"
+                                                           if measured < resolution else "")
+            out.append({"dataset": dataset, "metric": metric, "margin": max(measured, resolution), "pairs": len(values),
+                        "statistic": statistic})
     return pd.DataFrame(out, columns=["dataset", "metric", "margin", "pairs", "statistic"])
-
-
-def margin_for(table: pd.DataFrame, dataset: str, metric: str) -> float:
-    """The margin of ``metric`` on ``dataset`` in a :func:`margins` table."""
-    found = table[(table["dataset"] == dataset) & (table["metric"] == metric)]
-    if found.empty:
-        known = ", ".join(f"{d}/{m}" for d, m in zip(table["dataset"], table["metric"]))
-        raise ValueError(f"no noise-floor margin of {metric!r} on {dataset!r}; known: {known}")
-    return float(found["margin"].iloc[0])
-
-
-def margin_reason(row) -> str:
-    """The reason sentence of one :func:`margins` row, from its numbers."""
-    metric = row["metric"]
-    return (f"{METRIC_LABELS.get(metric, metric)} on {row['dataset']}: margin {row['margin']:.3f}, the {row['statistic']} "
-            "(retrains from independent initialisations on the same forget set): a method within it is as close to the "
-            "retrain as another retrain is")

@@ -397,3 +397,4 @@ class RelearnedReferenceModels(RowKind):
 
 # Kinds registered in modules of their own, imported here so that the registry is whole whoever imports it.
 from . import noise_floor  # noqa: E402,F401  (the noise-floor retrains)
+from . import lira_kinds  # noqa: E402,F401  (issue 34: U-LiRA and offline LiRA register their kinds on import)

@@ -156,10 +156,12 @@ def _interval_errors(row) -> bool:
     return row.pairs > 1 and row.ci_low == row.ci_low
 
 
-def paired_difference_plot(differences, *, methods, metrics, contrast: str, title: str, primary: str | None = None):
+def paired_difference_plot(differences, *, methods, metrics, contrast: str, title: str, primary: str | None = None,
+                           bands: dict | None = None):
     """One panel per metric: each method's mean paired difference (``report.paired_difference``
     rows: method, metric, difference, ci_low, ci_high, pairs) with its 95 % t-interval as a bar;
-    a dashed line at no difference. ``contrast`` names the difference, e.g. "hard minus easy";
+    a dashed line at no difference; ``bands`` (metric -> margin, the noise floor's) shades
+    ±margin, the differences no larger than two retrains' (the equivalence margin). ``contrast`` names the difference, e.g. "hard minus easy";
     the ``primary`` metric's panel is titled "primary endpoint". A method with failed runs
     (``failed_runs`` of ``runs`` in ``differences``, as ``failures.failure_counts`` merges them)
     is drawn hollow and dashed, labelled "failed k of n", and does not set the axis scale."""
@@ -172,7 +174,11 @@ def paired_difference_plot(differences, *, methods, metrics, contrast: str, titl
         part = differences[differences.metric == metric].set_index("method")
         ends = {m: (part.loc[m, "ci_low"], part.loc[m, "ci_high"]) if _interval_errors(part.loc[m]) else (part.loc[m, "difference"],) * 2
                 for m in methods if m in part.index}
-        limits = _limits({m: ((a + b) / 2, (b - a) / 2) for m, (a, b) in ends.items()}, failing=failing, include=[0.0])
+        band = (bands or {}).get(metric)
+        limits = _limits({m: ((a + b) / 2, (b - a) / 2) for m, (a, b) in ends.items()}, failing=failing,
+                         include=[0.0] if band is None else [-band, 0.0, band])
+        if band is not None:
+            ax.axvspan(-band, band, color="0.9", linewidth=0, zorder=0)
         for y, method in enumerate(methods):
             if method not in part.index:
                 continue
@@ -189,7 +195,8 @@ def paired_difference_plot(differences, *, methods, metrics, contrast: str, titl
         if metric == primary:
             ax.set_title("primary endpoint", fontsize=7, fontweight="bold")
     marks.color_failed_ticks(axes[0][0], [failing[m] for m in methods])
-    fig.suptitle(f"{title}; point: mean paired difference, bar: its 95 % t-interval", fontsize=8)
+    shaded = "; shaded: ± the noise floor (equivalence margin)" if bands else ""
+    fig.suptitle(f"{title}; point: mean paired difference, bar: its 95 % t-interval{shaded}", fontsize=8)
     fig.tight_layout()
     if any(failing.values()) or clipped:
         marks.add_failed_legend(fig, clipped=clipped)

@@ -30,6 +30,8 @@ def _estimate(row) -> str:
     label = f"{label}: " if isinstance(label, str) and label else ""
     interval = "" if pd.isna(row["ci_low"]) else f" [{_number(row['ci_low'])}, {_number(row['ci_high'])}]"
     level = row.get("interval_level")
+    if isinstance(level, (int, float)) and not pd.isna(level):
+        level = f"{100 * float(level):.0f} % interval"
     level = f" ({level})" if isinstance(level, str) and level and interval else ""
     return f"{label}{_number(row['estimate'])}{interval}{level}"
 
@@ -58,12 +60,28 @@ def notebook_lines(paths: list[Path]) -> list[str]:
     return lines
 
 
+def overlap_lines(figures: Path) -> list[str]:
+    """How often seeds draw the same images (``figures/forget_set_overlap.csv``, from the committed forget sets)."""
+    path = Path(figures) / "forget_set_overlap.csv"
+    if not path.exists():
+        return []
+    table = pd.read_csv(path)
+    lines = ["", "**Forget sets across seeds** (`figures/forget_set_overlap.csv`, from the committed indices in "
+             "`data/ledger/forget_sets.csv`): mean Jaccard overlap of two seeds' sets, and the share of the images drawn "
+             "that more than one seed draws.", "", "| dataset | scenario | parameters | seeds | size | overlap | in several seeds |",
+             "|---|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        lines.append(f"| {r['dataset']} | {r['scenario']} | `{r['scenario_params']}` | {int(r['seeds'])} | {r['mean_size']:.0f} | "
+                     f"{r['mean_pairwise_jaccard']:.3f} | {r['share_in_several_seeds']:.3f} |")
+    return lines
+
+
 def findings_block(figures: Path, notebooks: list[Path] | None = None) -> str:
-    """The block's text (markers included) from ``figures/verdicts.csv`` and the executed notebooks."""
+    """The block's text (markers included) from ``figures/verdicts.csv``, the executed notebooks and the forget sets' overlap."""
     verdicts = pd.read_csv(Path(figures) / "verdicts.csv")
     paths = notebook_paths(None) if notebooks is None else notebooks
     body = ["Verdicts (`figures/verdicts.csv`; each rule is declared in `unlearnlib/report/paper.py` before the numbers):", "",
-            *verdict_lines(verdicts), *notebook_lines(paths)]
+            *verdict_lines(verdicts), *notebook_lines(paths), *overlap_lines(figures)]
     return "\n".join([BEGIN, *body, END])
 
 

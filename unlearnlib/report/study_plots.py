@@ -24,13 +24,15 @@ def closer_than_original(versus_original, *, alpha: float = 0.05) -> set:
 
 
 def primary_endpoint_figure(summary, *, methods: Sequence[str], datasets: Sequence[str], closer: set = frozenset(),
-                            metric: str = "avg_gap", title: str = ""):
+                            metric: str = "avg_gap", title: str = "", bands: Mapping[str, float] | None = None):
     """One panel per dataset: each method's mean ``metric`` (the average gap to retrain) with
     ± 1 sd over seeds, the untouched original first and a dotted line at its mean (doing
     nothing), retrain left out (0 by definition, the axis's left end). ``closer`` holds the
     (dataset, method) pairs marked "*": closer than the original by the paired test
     (:func:`closer_than_original`), counted only without failed runs. A method with failed runs
-    is drawn hollow, labelled "failed k of n", and does not set the axis scale."""
+    is drawn hollow, labelled "failed k of n", and does not set the axis scale. ``bands``
+    (dataset -> the noise floor's margin of ``metric``) shades [0, margin]: as close to retraining
+    as a second retrain is."""
     shown = [m for m in methods if m != "retrain"]
     fig, axes = plt.subplots(1, len(datasets), figsize=(2 * COLUMN_WIDTH_IN, 0.2 * len(shown) + 1.1), squeeze=False)
     indexed = summary.set_index(["dataset", "method"])
@@ -42,8 +44,11 @@ def primary_endpoint_figure(summary, *, methods: Sequence[str], datasets: Sequen
         points = {m: (indexed.loc[(dataset, m), f"{metric}_mean"], _zero_if_nan(indexed.loc[(dataset, m), f"{metric}_sd"]))
                   for m in shown if (dataset, m) in indexed.index}
         kept = {m: p for m, p in points.items() if not failing[m]} or points
-        limits = marks.limits_of([v for c, h in kept.values() for v in (c - h, c + h)], include=[0.0])
+        band = (bands or {}).get(dataset)
+        limits = marks.limits_of([v for c, h in kept.values() for v in (c - h, c + h)], include=[0.0] if band is None else [0.0, band])
         limits = (0.0, limits[1])  # a gap is never negative: the axis starts at retrain's 0
+        if band is not None:
+            ax.axvspan(0.0, band, color="0.9", linewidth=0, zorder=0)
         for y, method in enumerate(shown):
             if method in points:
                 mean, sd = points[method]
@@ -60,7 +65,8 @@ def primary_endpoint_figure(summary, *, methods: Sequence[str], datasets: Sequen
         ax.set_ylim(len(shown) - 0.5, -0.5)
         marks.color_failed_ticks(ax, [failing[m] for m in shown])
         ax.set_title(dataset, fontsize=8)
-        ax.set_xlabel(f"{axis_label(metric)}\n(0: retrain; dotted: the untouched original)")
+        ax.set_xlabel(f"{axis_label(metric)}\n(0: retrain; dotted: the untouched original"
+                      + ("; shaded: a second retrain's" if band is not None else "") + ")")
         ax.grid(axis="x", color="0.92", linewidth=0.5)
     fig.suptitle((f"{title}; " if title else "") + "point: mean, bar: ± 1 sd over seeds; * closer than the original (Holm p < 0.05)",
                  fontsize=8)

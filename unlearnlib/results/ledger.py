@@ -29,7 +29,8 @@ from ..paths import atomic_write_bytes, project_root
 from ..provenance import PROVENANCE_COLUMNS as PROVENANCE
 from ..settings import LEDGER_DIR_ENV, LEDGER_ONLY_ENV, flag, read
 
-KINDS = ("experiments", "tuning", "forgetting_quality", "originals", "sample_scores", "memorization", "relearning", "noise_floor")
+KINDS = ("experiments", "tuning", "forgetting_quality", "originals", "sample_scores", "memorization", "relearning", "noise_floor",
+         "ulira", "offline_lira")
 
 
 REPAIR_COMMAND = "python -m unlearnlib ledger repair"
