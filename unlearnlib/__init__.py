@@ -7,10 +7,11 @@ Layers, bottom-up:
     core        the top-level modules (settings, paths, compute_path, training_rules, training,
                 models, constraints, profiles, provenance: keys and version constants) and the
                 registries data/, scenarios/, algorithms/
-    results/    storage that knows no kind by name: ledger, model store, the ledger audit
-    evaluation/ metrics, attacks, forgetting quality, memorization, failures, statistics
+    results/    storage that knows no kind by name: ledger, model store
+    evaluation/ metrics, attacks, forgetting quality, memorization, failures, statistics (LiRA's too)
     kinds/      each kind of ledger row (its spec and computation) and the registry of kinds
-    execution/  grids, plan, distributed driver, verify, forget sets, validation, parameters
+    execution/  grids, plan, distributed driver, verify, forget sets, validation, parameters,
+                the ledger audit (it asks the registry of kinds)
     report/     the paper's claims and verdict rules, findings, plots, HTML, notebooks, reproduce
     top         cli.py, __main__.py
 """
