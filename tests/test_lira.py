@@ -119,3 +119,10 @@ def test_paired_interval_over_seeds():
     same = lira.paired_interval([0.5, 0.6], [0.5, 0.6])
     assert same["difference"] == 0 and same["p_value"] == 1.0
     assert np.isnan(lira.paired_interval([0.5], [0.4])["ci_low"])
+
+
+def test_one_shadow_per_side_everywhere_is_refused_with_a_clear_error():
+    scores = np.array([[1.0, 2.0, 3.0], [0.5, 0.2, 0.1]])
+    membership = np.array([[True, True, True], [False, False, False]])
+    with pytest.raises(ValueError, match="no example has two 'in' shadow scores"):
+        lira.per_example_gaussians(scores, membership)

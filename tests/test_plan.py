@@ -25,8 +25,6 @@ from unlearnlib.kinds.specs import ExperimentSpec, OriginalSpec, TuningSpec
 from conftest import REAL_DATA, needs_real
 
 ROOT = Path(__file__).resolve().parents[1]
-# Kinds whose rows no notebook's grid fetches yet (issue 34's attacks: notebook 07's grid lists them at integration).
-NOT_IN_A_GRID_YET = {"ulira", "offline_lira"}
 
 
 @pytest.fixture
@@ -51,7 +49,7 @@ def test_the_smoke_plan_on_an_empty_ledger_lists_every_kind_with_a_cost(ledger_d
     started = time.perf_counter()
     plan = planning.make_plan("smoke")
     assert time.perf_counter() - started < 30
-    for kind in [k for k in planning.KINDS if k not in NOT_IN_A_GRID_YET]:
+    for kind in planning.KINDS:
         pending = plan.pending(kind)
         assert pending, f"no pending {kind}"
         assert len(pending) == len([n for n in plan.needs if n.kind == kind])  # nothing is in an empty ledger
@@ -61,10 +59,10 @@ def test_the_smoke_plan_on_an_empty_ledger_lists_every_kind_with_a_cost(ledger_d
     assert plan.seconds > 0
     # Tuned experiments wait on their tuning run: placeholders, pending, said so.
     waiting = [n for n in plan.pending() if not n.known]
-    assert waiting and all(n.kind in ("experiments", "forgetting_quality", "relearning") for n in waiting)
+    assert waiting and all(n.kind in ("experiments", "forgetting_quality", "relearning", "ulira", "offline_lira") for n in waiting)
     text = plan.render()
     for kind, label in planning.KIND_LABELS.items():
-        assert label in text or kind in NOT_IN_A_GRID_YET
+        assert label in text
     assert f"{len(waiting)} row(s) use settings their tuning run" in text
     # Each needed row once, under the first notebook that fetches it: 06 and 07 read 02's tuned grid.
     keys = [(n.kind, config_key(n.spec) if not hasattr(n.spec, "key") else n.spec.key()) for n in plan.needs]

@@ -42,6 +42,9 @@ class Profile:
     fq_dataset: str = "breastmnist"
     fq_bootstrap: int = 100  # half-sample replicates of its interval (about 2 s each on 2 cores at N = 32, 700 samples)
     memorization_models: int = 8  # models on random halves for the memorization estimate
+    # U-LiRA's shadow design on the quality dataset: every attacked example is forgotten by at least this
+    # many shadows per side (unlearnlib.ulira; the minimum of 8: below it the fits pool their sd).
+    ulira_rounds: int = 8
     # What the original must reach, or the study has nothing to forget (checked, loudly, on every
     # original: originals.check_memorization); None: not checked (the smoke profile's 2 epochs).
     memorization_target: tuple[tuple[str, float], ...] | None = (("train_acc", 0.97), ("membership_auc", 0.60))
@@ -71,8 +74,9 @@ PROFILES: dict[str, Profile] = {
         tuning_trials=2,
         fq_models=4,
         fq_bootstrap=20,
-        memorization_models=2,
+        memorization_models=4,  # 2 out per image: offline LiRA's references need two for a pooled sd
         memorization_target=None,
+        ulira_rounds=2,
         notes="for CI and quick checks; numbers mean nothing",
     ),
     "cpu": Profile(

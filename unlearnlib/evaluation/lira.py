@@ -95,6 +95,9 @@ def _side(scores: np.ndarray, mask: np.ndarray, min_per_side: int, fixed_varianc
     dof = np.maximum(n - 1, 0)
     pooled = np.sqrt(np.nansum(np.where(dof > 0, var * dof, 0.0)) / dof.sum()) if dof.sum() else np.nan
     use_pooled = fixed_variance | (n < min_per_side)
+    if np.isnan(pooled) and (use_pooled & (n > 0)).any():
+        raise ValueError(f"no example has two {name!r} shadow scores, so no sd can be pooled for those with fewer than "
+                         f"{min_per_side}: schedule more shadows (at least two per example on each side)")
     std = np.where(use_pooled, pooled, np.sqrt(var))
     return mean, np.maximum(std, STD_FLOOR), n, use_pooled & (n > 0)
 

@@ -12,7 +12,7 @@ rows the notebook reads are the rows the plan lists.
 A table is a list of parts, each one call of the library's fetching functions (``grid.run_grid``
 on one dataset's experiments, ``tuning.run_tuning`` per tuning run, ``relearn.relearning_rows``,
 ``fq_run.run_forgetting_quality``, ``originals.original_summary``, ``originals.difficulty_table``,
-``noise_floor.noise_floor_rows``),
+``noise_floor.noise_floor_rows``, ``ulira.ulira_rows``, ``offline_lira.offline_lira_rows``),
 concatenated in order: the rows, their order and their columns are those of the notebook cells
 that called those functions directly before.
 
@@ -34,12 +34,14 @@ import pandas as pd
 from ..kinds.fq_run import run_forgetting_quality
 from .grid import expand_grid, run_grid
 from ..kinds.noise_floor import ANALYSES, MIN_PAIRS, Analysis, NoiseFloorSpec, noise_floor_rows
+from ..kinds.offline_lira import OfflineLiraSpec, offline_lira_rows, reference_set
 from ..kinds.originals import difficulty_table, load_study_data, original_summary
 from ..profiles import Profile
 from ..kinds.relearn import RelearnBudget, RelearnSpec, relearn_ks, relearning_rows
 from ..kinds.specs import ExperimentSpec, ForgettingQualitySpec, OriginalSpec, TuningSpec, tuning_spec
 from .study import TUNING_FRACTION, nearest_tuning_fraction, tunable
 from ..kinds.tuning import run_tuning, tuned_hyperparameters
+from ..kinds.ulira import ULiraSpec, shadow_set, ulira_rows
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ _FETCHERS: dict[str, Callable[["Part"], pd.DataFrame]] = {
     "forgetting_quality": lambda part: pd.DataFrame([run_forgetting_quality(spec) for spec in part.specs]),
     "difficulty": lambda part: difficulty_table(part.specs[0].original, memorization_models=part.specs[0].n_models),
     "noise_floor": lambda part: noise_floor_rows(list(part.specs), progress=part.progress),
+    "ulira": lambda part: pd.DataFrame(ulira_rows(part.specs)),
+    "offline_lira": lambda part: pd.DataFrame(offline_lira_rows(part.specs)),
 }
 
 
@@ -276,7 +280,19 @@ def _privacy(g: _Builder, *, datasets, quality_dataset, methods, forget_fraction
         ks[dataset] = relearn_ks(round(forget_fraction * g.lookup.train_size(prof, dataset)))
         g.relearning("relearning", datasets=[dataset], scenarios=[("random", {"fraction": forget_fraction})], seeds=seeds, budget=budget,
                      ks=ks[dataset])
-    g.resolved.update(n_models=n, quality_dataset=quality_dataset, chosen=chosen, budget=budget, ks=ks)
+    # Per-example attacks (issue 34) on every main-table run: U-LiRA where shadow models are cheap (the
+    # quality dataset, as forgetting quality's many models per side), offline LiRA on the other datasets.
+    attacks = {d: "U-LiRA" if d == quality_dataset else "offline LiRA" for d in datasets}
+    for dataset in datasets:
+        main_table = expand_grid(prof, datasets=[dataset], scenarios=[("random", {"fraction": forget_fraction})], seeds=seeds,
+                                 hyperparameters=g.settings(dataset))
+        if dataset == quality_dataset:
+            shadows = shadow_set(prof, dataset, seeds=seeds, fraction=forget_fraction, rounds=prof.ulira_rounds)
+            g.add("per_example", Part("ulira", tuple(ULiraSpec(shadows, e) for e in main_table), (("attack", attacks[dataset]),)))
+        else:
+            references = reference_set(prof, dataset)
+            g.add("per_example", Part("offline_lira", tuple(OfflineLiraSpec(references, e) for e in main_table), (("attack", attacks[dataset]),)))
+    g.resolved.update(n_models=n, quality_dataset=quality_dataset, chosen=chosen, budget=budget, ks=ks, attacks=attacks)
 
 
 def _patient_level(g: _Builder, *, dataset, methods, forget_fraction, seeds) -> None:

@@ -201,3 +201,8 @@ def run_offline_lira(spec: OfflineLiraSpec, *, data: StudyData | None = None, mo
         }
 
     return results.fetch(spec, compute)
+
+
+def offline_lira_rows(specs, *, models: ModelStore | None = None, results: ResultStore | None = None) -> list[dict]:
+    """The rows of ``specs`` (each computed where missing)."""
+    return [run_offline_lira(spec, models=models, results=results) for spec in specs]

@@ -6,6 +6,7 @@ is in :mod:`unlearnlib.report.findings_size`."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 
 import pandas as pd
 
@@ -319,6 +320,32 @@ def privacy(attacks: pd.DataFrame, quality: pd.DataFrame, relearning: pd.DataFra
 
 def _failed(row) -> str:
     return f" (attack failed in {int(row.failed_runs)} of {int(row.runs)} runs, not counted)" if row.failed_runs else ""
+
+
+def per_example(table: pd.DataFrame, ranking: pd.DataFrame, *, verdict: Mapping | None = None) -> list[str]:
+    """Notebook 07's per-example attacks (``per_example_verdict``: ``per_example_table``,
+    ``ranking_table`` and ``judge_ranking``'s row, its line last): the calibration per dataset, the
+    methods whose forget examples are more identifiable than under retraining, the ranking."""
+    from .per_example_verdict import MORE
+
+    lines = []
+    for dataset, part in table.groupby("dataset", sort=False):
+        part = part.set_index("method")
+        o, r = part.loc["original"], part.loc["retrain"]
+        lines.append(f"{dataset} ({o.attack}): calibration: the original's TPR at 1 % FPR {o.tpr_at_1pct:.3f} (AUC {o.auc:.3f}), "
+                     f"retrain's {r.tpr_at_1pct:.3f} (AUC {r.auc:.3f}; chance: TPR at 1 % FPR 0.01, AUC 0.5), n = {int(r.n_seeds)} seeds.")
+        methods = part.drop(index=list(REFERENCES), errors="ignore")
+        for word, group in methods.groupby(methods["verdict"] == MORE, sort=False):
+            label = "more identifiable than under retraining" if word else "not shown more identifiable"
+            lines.append(f"{dataset}, {label} (AUC minus retrain's, paired 95 % CI; one-sided t-test, Holm over the methods): " + "; ".join(
+                f"{m} {_interval(SimpleNamespace(difference=g.auc_vs_retrain, ci_low=g.auc_ci_low, ci_high=g.auc_ci_high))}"
+                f"{_failed(g)}" for m, g in group.iterrows()) + ".")
+    for row in ranking.itertuples():
+        lines.append(f"{row.dataset}: per-example TPR at 1 % FPR vs |MIA-efficacy gap| over {row.n_methods} counted methods: Spearman "
+                     f"rho {row.rho:+.2f} [{row.ci_low:+.2f}, {row.ci_high:+.2f}] (95 % seed bootstrap): {row.verdict}.")
+    if verdict is not None:
+        lines.append(paper.verdict_line(verdict))
+    return lines
 
 
 # -- 03 ---------------------------------------------------------------------------------------

@@ -175,3 +175,38 @@ def forgetting_quality_figure(quality, *, title: str, n_models: int):
     ax.set_xlabel(f"forgetting quality relative to independent retrains\n(N = {n_models} models per side; half-sample 95 % CI; "
                   "retrain is 1 by construction)")
     return fig
+
+
+# -- 07: per-example attacks ------------------------------------------------------------------
+
+
+def per_example_roc_figure(roc, *, datasets: Sequence[str], attacks: Mapping[str, str], failing: Mapping | None = None, title: str = ""):
+    """One log-log ROC panel per dataset (``per_example_verdict.mean_roc`` rows: dataset, method,
+    fpr, tpr): each method's TPR averaged over seeds at each FPR, the original and retrain drawn
+    thick (the calibration: far above and at chance), the diagonal dotted (chance). A method with
+    failed runs (``failing``: {(dataset, method): (failed, runs)}) is drawn dashed and labelled."""
+    failing = dict(failing or {})
+    fig, axes = plt.subplots(1, len(datasets), figsize=(2 * COLUMN_WIDTH_IN, 2.9), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        part = roc[roc.dataset == dataset]
+        floor = float(part["fpr"].min()) if len(part) else 1e-3
+        ax.plot([floor, 1], [floor, 1], color="0.6", linestyle=":", linewidth=0.8)
+        for method, curve in part.groupby("method", sort=False):
+            style = method_style(method)
+            bad = failing.get((dataset, method), (0, 0))
+            label = method if bad[0] == 0 else marks.failed_label(method, *bad)
+            ax.plot(curve["fpr"], curve["tpr"].clip(lower=floor), color=style["color"], marker=style["marker"], markersize=2.5,
+                    linewidth=1.6 if method in ("original", "retrain") else 0.8, linestyle="--" if bad[0] else "-", label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(floor, 1)
+        ax.set_ylim(floor, 1.05)
+        ax.set_title(f"{dataset}: {attacks.get(dataset, '')}", fontsize=8)
+        ax.set_xlabel("false positive rate")
+        ax.set_ylabel("true positive rate")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig
