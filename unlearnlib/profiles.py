@@ -43,7 +43,7 @@ class Profile:
     fq_bootstrap: int = 100  # half-sample replicates of its interval (about 2 s each on 2 cores at N = 32, 700 samples)
     memorization_models: int = 8  # models on random halves for the memorization estimate
     # U-LiRA's shadow design on the quality dataset: every attacked example is forgotten by at least this
-    # many shadows per side (unlearnlib.ulira; the minimum of 8: below it the fits pool their sd).
+    # many shadows per side (unlearnlib.kinds.ulira; the minimum of 8: below it the fits pool their sd).
     ulira_rounds: int = 8
     # What the original must reach, or the study has nothing to forget (checked, loudly, on every
     # original: originals.check_memorization); None: not checked (the smoke profile's 2 epochs).
