@@ -78,8 +78,12 @@ def _smoke_row(tmp_path):
     from unlearnlib.kinds.specs import ExperimentSpec, OriginalSpec
     from unlearnlib.results.store import ModelStore
 
+    from unlearnlib.compute_path import task_threads
+
     spec = ExperimentSpec.build(OriginalSpec.from_profile(get_profile("smoke"), "synthetic", 0), "random", "retrain", fraction=0.1)
-    return Ledger(tmp_path / "ledger"), run_experiment(spec, models=ModelStore(tmp_path / "models"), results=ResultStore(tmp_path / "ledger"))
+    with task_threads():  # as every entry point computes a row (verify too): the same fingerprint, whatever ran before
+        row = run_experiment(spec, models=ModelStore(tmp_path / "models"), results=ResultStore(tmp_path / "ledger"))
+    return Ledger(tmp_path / "ledger"), row
 
 
 def _more_seeds(row: dict, seeds, spread: float) -> pd.DataFrame:
