@@ -69,6 +69,8 @@ def test_a_two_worker_cluster_writes_the_ledger_a_serial_run_writes(client, tmp_
     on_dask = _private(monkeypatch, tmp_path / "dask")
     computed = distributed.compute_pending("smoke", [NOTEBOOK], client=client, progress=False)
     assert computed.appended > 0 and computed.utilization.workers == 2
+    # Busy time comes from the workers' task stream: it cannot exceed the capacity (rows' own seconds could, from the cache)
+    assert 0 < computed.utilization.busy_seconds and computed.utilization.value <= 1.0
 
     kinds = [kind for kind in ("originals", "tuning", "experiments", "sample_scores", "memorization") if len(serial.table(kind))]
     assert kinds[:3] == ["originals", "tuning", "experiments"]
@@ -267,12 +269,16 @@ def test_the_driver_submits_the_whole_graph_at_once_each_task_waiting_on_its_req
             assert needs == expected & set(batches[0]), spec.label()
 
 
-def test_utilization_is_the_new_rows_seconds_over_wall_time_times_workers():
+def test_utilization_is_the_tasks_compute_time_over_wall_time_times_workers():
     from unlearnlib.kinds.cost import Cost
 
-    u = distributed.Utilization(busy_seconds=180.0, wall_seconds=100.0, workers=2)
+    u = distributed.Utilization(busy_seconds=180.0, wall_seconds=100.0, workers=2, row_seconds=630.0)
     assert u.value == pytest.approx(0.9) and u.line().startswith("utilization 0.90: 180 busy core-seconds")
+    assert "the new rows record 630 s" in u.line()
     assert distributed.Utilization(0.0, 0.0, 2).value != distributed.Utilization(0.0, 0.0, 2).value  # nan: no time passed
+    stream = [{"startstops": [{"action": "transfer", "start": 0.0, "stop": 5.0}, {"action": "compute", "start": 5.0, "stop": 12.5}]},
+              {"startstops": [{"action": "compute", "start": 1.0, "stop": 3.0}]}, {"key": "no spans"}]
+    assert distributed.task_seconds(stream) == pytest.approx(7.5 + 2.0)  # compute spans only
     cost = Cost(get_profile("smoke"))
     rows = {
         "originals": pd.DataFrame([{"key": "o", "dataset": "ham10000", "n_train": 300, "train_seconds": 10.0}]),
@@ -281,7 +287,23 @@ def test_utilization_is_the_new_rows_seconds_over_wall_time_times_workers():
         "memorization": pd.DataFrame([{"key": "m", "dataset": "ham10000", "n_models": 4, "seconds": 40.0, "sample": i} for i in range(3)]),
         "sample_scores": pd.DataFrame([{"key": "s", "sample": 0}]),  # records no time
     }
-    assert distributed.busy_seconds(rows, cost) == pytest.approx(10.0 + 9.0 + 3.0 + 40.0)  # the memorization key once
+    assert distributed.recorded_seconds(rows, cost) == pytest.approx(10.0 + 9.0 + 3.0 + 40.0)  # the memorization key once
+
+
+def test_serial_utilization_counts_each_tasks_own_time(tmp_path, monkeypatch):
+    """Serially the busy time is the tasks' time: never above the wall time of one worker."""
+    ran = []
+
+    def task(spec, snapshot, settings, threads):
+        ran.append(spec)
+        return {}
+
+    monkeypatch.setattr(distributed, "task_graph", lambda batch, include: list(batch))
+    monkeypatch.setattr(distributed, "_closure", lambda graph, closures: closures.update({s: () for s in graph}))
+    monkeypatch.setattr(distributed, "kind_of", lambda spec: type("Kind", (), {"settles_keys": False}))
+    computed = distributed._drive(Ledger(tmp_path), ["a", "b"], client=None, task=task, settings={}, progress=False, desc="t")
+    u = computed.utilization
+    assert ran == ["a", "b"] and u.workers == 1 and 0 < u.busy_seconds <= u.wall_seconds
 
 
 @pytest.mark.parametrize("argv, message", [

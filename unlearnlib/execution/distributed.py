@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -101,11 +101,17 @@ def _closure(graph: dict, known: dict) -> dict:
 
 @dataclass(frozen=True)
 class Utilization:
-    """Busy core-seconds (the new rows' own seconds: one thread per task) over wall time x workers."""
+    """Busy core-seconds over wall time x workers. Busy: the time the workers spent computing this
+    run's tasks (Dask's task stream; serially, each task's time), one thread per task. The new rows'
+    own recorded seconds are reported beside it: they also count shared models that an earlier run
+    left in the model cache (a row records its shadow or reference models' training time however it
+    found them), so they can exceed the capacity (3.15 on issue 33's first partial rerun of cached
+    U-LiRA shadows) and do not measure how busy the workers were."""
 
     busy_seconds: float
     wall_seconds: float
     workers: int
+    row_seconds: float = math.nan
 
     @property
     def value(self) -> float:
@@ -113,11 +119,19 @@ class Utilization:
         return self.busy_seconds / capacity if capacity > 0 else math.nan
 
     def line(self) -> str:
-        return (f"utilization {self.value:.2f}: {self.busy_seconds:.0f} busy core-seconds (the new rows' own seconds) over "
-                f"{self.wall_seconds:.0f} s wall x {self.workers} worker(s)")
+        rows = "" if math.isnan(self.row_seconds) else (f"; the new rows record {self.row_seconds:.0f} s of their own "
+                                                          "(shared models once, cached ones included)")
+        return (f"utilization {self.value:.2f}: {self.busy_seconds:.0f} busy core-seconds (the tasks' compute time) over "
+                f"{self.wall_seconds:.0f} s wall x {self.workers} worker(s){rows}")
 
 
-def busy_seconds(rows: dict[str, pd.DataFrame], cost: Cost, charged: set | None = None) -> float:
+def task_seconds(stream: Sequence[dict]) -> float:
+    """Seconds the workers spent computing, from Dask's task-stream records (``startstops``' compute spans)."""
+    return sum(float(span["stop"]) - float(span["start"]) for record in stream for span in record.get("startstops", ())
+               if span.get("action") == "compute")
+
+
+def recorded_seconds(rows: dict[str, pd.DataFrame], cost: Cost, charged: set | None = None) -> float:
     """The seconds ``rows`` (new rows by ledger kind) record computing, each key once, as each kind
     reads its own times (:meth:`kinds.RowKind.row_time`); ``charged``: see there."""
     total = 0.0
@@ -153,10 +167,11 @@ def _drive(ledger: Ledger, specs: Sequence, *, client, task: Callable, settings:
     from tqdm import tqdm
 
     started, workers = time.perf_counter(), _workers(client)
+    serial_busy = 0.0  # serially: the tasks' own time (on Dask: the task stream's)
     submitted: dict = {}  # task -> its future (None: serially)
     closures: dict = {}
     finished: set = set()
-    appended, busy, charged = 0, 0.0, set()
+    appended, row_seconds, charged = 0, 0.0, set()
     due = False  # a task that settles keys finished since the last plan
     bar = tqdm(total=0, desc=desc, disable=not progress)
     ready: deque = deque()  # serially: the tasks to run, in order
@@ -186,10 +201,10 @@ def _drive(ledger: Ledger, specs: Sequence, *, client, task: Callable, settings:
             running.add(future)
 
     def done(spec, rows: dict) -> None:
-        nonlocal appended, busy, due
+        nonlocal appended, row_seconds, due
         finished.add(spec)
         if cost is not None:
-            busy += busy_seconds(fresh_rows(ledger, rows), cost, charged)
+            row_seconds += recorded_seconds(fresh_rows(ledger, rows), cost, charged)
         appended += append_new(ledger, rows)
         bar.update()
         due = due or kind_of(spec).settles_keys
@@ -205,23 +220,38 @@ def _drive(ledger: Ledger, specs: Sequence, *, client, task: Callable, settings:
             submit(pending)  # with the rows still running, so that the new ones wait on those they require
         return bool(new)
 
-    submit(specs)
-    while True:
-        if client is None:
-            while ready:
-                spec = ready.popleft()
-                done(spec, task(spec, ledger_snapshot(ledger), settings, None))
-        else:
-            for future in running:
-                done(by_key[future.key], future.result())
-                if due and replan is not None and not running.has_ready():  # one plan for the tuning runs that finished together
-                    due = False
-                    again()
-        due = False
-        if replan is None or not again():
-            break
+    stream = _task_stream(client)
+    with stream:
+        submit(specs)
+        while True:
+            if client is None:
+                while ready:
+                    spec, began = ready.popleft(), time.perf_counter()
+                    rows = task(spec, ledger_snapshot(ledger), settings, None)
+                    serial_busy += time.perf_counter() - began
+                    done(spec, rows)
+            else:
+                for future in running:
+                    done(by_key[future.key], future.result())
+                    if due and replan is not None and not running.has_ready():  # one plan for the tuning runs that finished together
+                        due = False
+                        again()
+            due = False
+            if replan is None or not again():
+                break
     bar.close()
-    return Computed(appended, Utilization(busy, time.perf_counter() - started, workers))
+    wall = time.perf_counter() - started
+    busy_tasks = serial_busy if client is None else task_seconds(stream.data)
+    return Computed(appended, Utilization(busy_tasks, wall, workers, row_seconds=row_seconds if cost is not None else math.nan))
+
+
+def _task_stream(client):
+    """Dask's record of every task's compute span on its worker (serially: nothing to record)."""
+    if client is None:
+        return nullcontext(enter_result=None)
+    from dask.distributed import get_task_stream
+
+    return get_task_stream(client)
 
 
 def compute_pending(
