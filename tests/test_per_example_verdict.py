@@ -88,3 +88,16 @@ def test_a_failing_method_is_not_ranked_and_too_few_methods_are_undetermined():
 def test_the_ranking_claim_is_declared_among_the_study_claims():
     declared = paper.claim("per_example_ranking")
     assert declared["source"] == "this study" and str(pev.STRONG_RHO) in declared["rule"]
+
+
+def test_the_attack_cost_counts_each_shared_model_set_once_and_each_methods_shadows_once():
+    ulira = pd.DataFrame([{"dataset": "breastmnist", "method": m, "seed": s, "design": "d", "shadow_train_seconds": 100.0,
+                           "shadow_method_seconds": {"ssd": 10.0, "salun": 30.0}[m], "method_seconds": 1.0}
+                          for m in ("ssd", "salun") for s in range(3)])
+    offline = pd.DataFrame([{"dataset": "ham10000", "method": m, "seed": s, "references": "r", "reference_seconds": 50.0,
+                             "method_seconds": 2.0} for m in ("ssd", "salun") for s in range(2)])
+    cost = pev.attack_cost(pd.concat([ulira, offline], ignore_index=True)).set_index("dataset")
+    b, h = cost.loc["breastmnist"], cost.loc["ham10000"]
+    assert (b.shared_models_s, b.shadow_unlearning_s, b.attacked_runs_s, b.rows) == (100.0, 40.0, 6.0, 6)
+    assert (h.shared_models_s, h.shadow_unlearning_s, h.attacked_runs_s) == (50.0, 0.0, 8.0)
+    assert h.core_hours == pytest.approx(58.0 / 3600) and h.beyond_shared_core_hours == pytest.approx(8.0 / 3600)

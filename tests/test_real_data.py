@@ -60,7 +60,7 @@ def test_every_notebook_runs_at_the_smoke_profile(tmp_path, monkeypatch):
         "03_forget_size.csv", "03_forget_size.png", "03_forget_size_tuned_once.csv", "03_collapses.csv",
         "03_tuned_settings_by_size.csv", "03_tuning_transfer.png", "04_sex_bias_differences.csv", "04_sex_bias.png", "05_difficulty_scores.png",
         "05_easiest_hardest.png", "05_difficulty.png", "06_efficiency.png", "06_tuning_cost.csv", "06_tuned_vs_default.csv",
-        "06_sensitivity.png", "07_attacks.png", "07_forgetting_quality.csv", "07_per_example.csv", "07_per_example_roc.png", "08_patient_level.png", "report.html",
+        "06_sensitivity.png", "07_attacks.png", "07_forgetting_quality.csv", "07_per_example.csv", "07_per_example_cost.csv", "07_per_example_roc.png", "08_patient_level.png", "report.html",
     ]
     missing = [name for name in expected if name not in figures]
     missing += [name.replace(".png", ".pdf") for name in expected if name.endswith(".png") and name.replace(".png", ".pdf") not in figures]

@@ -322,10 +322,12 @@ def _failed(row) -> str:
     return f" (attack failed in {int(row.failed_runs)} of {int(row.runs)} runs, not counted)" if row.failed_runs else ""
 
 
-def per_example(table: pd.DataFrame, ranking: pd.DataFrame, *, verdict: Mapping | None = None) -> list[str]:
+def per_example(table: pd.DataFrame, ranking: pd.DataFrame, *, verdict: Mapping | None = None,
+                cost: pd.DataFrame | None = None) -> list[str]:
     """Notebook 07's per-example attacks (``per_example_verdict``: ``per_example_table``,
-    ``ranking_table`` and ``judge_ranking``'s row, its line last): the calibration per dataset, the
-    methods whose forget examples are more identifiable than under retraining, the ranking."""
+    ``ranking_table``, ``attack_cost`` and ``judge_ranking``'s row, its line last): the calibration per
+    dataset, the methods whose forget examples are more identifiable than under retraining, the
+    ranking, the attacks' compute."""
     from .per_example_verdict import MORE
 
     lines = []
@@ -343,6 +345,10 @@ def per_example(table: pd.DataFrame, ranking: pd.DataFrame, *, verdict: Mapping 
     for row in ranking.itertuples():
         lines.append(f"{row.dataset}: per-example TPR at 1 % FPR vs |MIA-efficacy gap| over {row.n_methods} counted methods: Spearman "
                      f"rho {row.rho:+.2f} [{row.ci_low:+.2f}, {row.ci_high:+.2f}] (95 % seed bootstrap): {row.verdict}.")
+    for row in ([] if cost is None else cost.itertuples()):
+        lines.append(f"{row.dataset}: the attack's compute, one thread per task: {row.core_hours:.2f} core-hours over {row.rows} rows "
+                     f"(shared models {row.shared_models_s / 3600:.2f}, shadow unlearning {row.shadow_unlearning_s / 3600:.2f}, "
+                     f"attacked runs {row.attacked_runs_s / 3600:.2f}); beyond the shared models {row.beyond_shared_core_hours:.2f}.")
     if verdict is not None:
         lines.append(paper.verdict_line(verdict))
     return lines

@@ -120,6 +120,27 @@ def mean_roc(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def attack_cost(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset, the attack rows' own compute, one thread each (issue 34's budget: U-LiRA within
+    3 hours on 2 cores, offline LiRA within 1 hour beyond the memorization models): the models every
+    method shares (U-LiRA: the shadow originals and retrains; offline: the reference models, the
+    memorization estimate's half-data models trained again because their weights were not kept),
+    the shadows' unlearning (U-LiRA: each method's, once per design), the attacked runs (each
+    row's method run and scoring), in core-seconds, and the total in core-hours. Wall time on
+    2 cores is at best half the total (two tasks at a time)."""
+    out = []
+    for dataset, group in rows.groupby("dataset", sort=False):
+        shadows = "design" in group and group["design"].notna().any()
+        shared = (group.drop_duplicates("design")["shadow_train_seconds"] if shadows
+                  else group.drop_duplicates("references")["reference_seconds"]).astype(float).sum()
+        unlearning = group.drop_duplicates(["design", "method"])["shadow_method_seconds"].astype(float).sum() if shadows else 0.0
+        attacked = group["method_seconds"].astype(float).sum()
+        total = shared + unlearning + attacked
+        out.append({"dataset": dataset, "rows": len(group), "shared_models_s": shared, "shadow_unlearning_s": unlearning,
+                    "attacked_runs_s": attacked, "core_hours": total / 3600, "beyond_shared_core_hours": (unlearning + attacked) / 3600})
+    return pd.DataFrame(out)
+
+
 def curve_values(text: str) -> list[float]:
     """A row's ``tpr_curve`` (a JSON list) as numbers."""
     values = json.loads(text)
