@@ -190,6 +190,23 @@ def test_the_ledger_row_is_written_once_and_reused(tmp_path, monkeypatch):
     assert len(table) == 3 and table["key"].is_unique
 
 
+def test_the_attacks_on_one_run_share_its_method_model_and_write_the_rows_a_fresh_run_writes(tmp_path, monkeypatch):
+    import unlearnlib.kinds.runner as runner_module
+
+    runs = []
+    real = runner_module.unlearn
+    monkeypatch.setattr(runner_module, "unlearn", lambda method, *a, **k: runs.append(method) or real(method, *a, **k))
+    shared = {"models": ModelStore(tmp_path / "shared"), "results": ResultStore(tmp_path / "shared-ledger")}
+    rows = [run_relearning(_spec("gradient_ascent", k_forget=k), **shared) for k in (0, 2, 4)]
+    assert runs.count("gradient_ascent") == 1  # the k = 2 and 4 attacks read the cached model
+    for k, row in zip((0, 2, 4), rows):  # each equals the row of a run that computed the method itself
+        alone = {"models": ModelStore(tmp_path / f"alone-{k}"), "results": ResultStore(tmp_path / f"alone-ledger-{k}")}
+        fresh = run_relearning(_spec("gradient_ascent", k_forget=k), **alone)
+        assert {c: v for c, v in fresh.items() if c not in ("finished_utc", "load_average") and "seconds" not in c} == \
+               {c: v for c, v in row.items() if c not in ("finished_utc", "load_average") and "seconds" not in c}, k
+    assert runs.count("gradient_ascent") == 4
+
+
 def test_a_missing_row_fails_before_any_data_is_loaded_when_computing_is_off(tmp_path, monkeypatch):
     monkeypatch.setenv("UNLEARNLIB_LEDGER_ONLY", "1")
     monkeypatch.setattr(relearn_module, "load_study_data", lambda *a, **k: pytest.fail("data loaded although computing is off"))

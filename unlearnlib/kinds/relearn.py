@@ -258,6 +258,23 @@ def _relearned_reference(base: str, spec: RelearnSpec, task, split, data: StudyD
             "seconds": float(cached["seconds"]), "steps": int(cached["steps"]), "subset_size": int(cached["subset_size"])}
 
 
+def _method_model(experiment: ExperimentSpec, task, split, models: ModelStore, progress: bool) -> nn.Module:
+    """The method's unlearned model, cached per run: the attacks with k = 0, 5 and 25 forget images
+    on one main-table run read one model instead of running the method three times. The run is
+    deterministic (its seed, one thread; weights saved in the default layout), so a row is the same
+    whichever attack ran the method. Not cached for ``retrain`` (cached by the runner already)."""
+    if experiment.method == "retrain":
+        return unlearned_model(experiment, task, split, models, progress)[0]
+    config = {"unlearned": experiment, "forget": key_of(split.forget.tolist()), "code": method_code_version(experiment.method),
+              "path": compute_path_tag()}
+    model = task.make_model(0)
+    if models.load("unlearned", config, model) is not None:
+        return model.eval()
+    model, _ = unlearned_model(experiment, task, split, models, progress)
+    models.save("unlearned", config, model)
+    return model
+
+
 def _unseen_tensors(spec: RelearnSpec, split, task, data: StudyData) -> Tensors:
     """The forget images ``spec``'s attack does not see (k = 0: the task's forget set itself)."""
     if not spec.k_forget:
@@ -296,7 +313,7 @@ def run_relearning(spec: RelearnSpec, *, data: StudyData | None = None, models: 
             own = retrain if experiment.method == "retrain" else original
         else:
             try:
-                model, _ = unlearned_model(experiment, task, split, models_, progress)
+                model = _method_model(experiment, task, split, models_, progress)
                 outcome = relearning_attack(model, data_.tensors, retain=split.retain, forget=split.forget, budget=spec.budget,
                                             seed=experiment.seed, k_forget=spec.k_forget)
                 before = evaluate(model, _unseen_tensors(spec, split, task, data_)).accuracy
