@@ -248,7 +248,7 @@ def _drive(ledger: Ledger, specs: Sequence, *, client, task: Callable, settings:
 def _task_stream(client):
     """Dask's record of every task's compute span on its worker (serially: nothing to record)."""
     if client is None:
-        return nullcontext(enter_result=None)
+        return nullcontext()
     from dask.distributed import get_task_stream
 
     return get_task_stream(client)

@@ -262,9 +262,8 @@ def _method_model(experiment: ExperimentSpec, task, split, models: ModelStore, p
     """The method's unlearned model, cached per run: the attacks with k = 0, 5 and 25 forget images
     on one main-table run read one model instead of running the method three times. The run is
     deterministic (its seed, one thread; weights saved in the default layout), so a row is the same
-    whichever attack ran the method. Not cached for ``retrain`` (cached by the runner already)."""
-    if experiment.method == "retrain":
-        return unlearned_model(experiment, task, split, models, progress)[0]
+    whichever attack ran the method. Never called for ``retrain`` or ``original`` (their attacked
+    models are the cached references)."""
     config = {"unlearned": experiment, "forget": key_of(split.forget.tolist()), "code": method_code_version(experiment.method),
               "path": compute_path_tag()}
     model = task.make_model(0)
