@@ -101,3 +101,13 @@ def test_the_attack_cost_counts_each_shared_model_set_once_and_each_methods_shad
     assert (b.shared_models_s, b.shadow_unlearning_s, b.attacked_runs_s, b.rows) == (100.0, 40.0, 6.0, 6)
     assert (h.shared_models_s, h.shadow_unlearning_s, h.attacked_runs_s) == (50.0, 0.0, 8.0)
     assert h.core_hours == pytest.approx(58.0 / 3600) and h.beyond_shared_core_hours == pytest.approx(8.0 / 3600)
+
+
+def test_a_dataset_without_enough_counted_methods_reads_as_such_not_as_nan():
+    from unlearnlib.report import findings
+
+    ranking = pd.DataFrame([{"dataset": "breastmnist", "n_methods": 0, "rho": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                             "verdict": pev.UNDETERMINED}])
+    lines = findings.per_example(pd.DataFrame(columns=["dataset", "method"]), ranking)
+    assert lines == [f"breastmnist: per-example TPR at 1 % FPR vs |MIA-efficacy gap| over 0 counted methods: no rank correlation "
+                     f"(fewer than {pev.MIN_METHODS} counted methods): {pev.UNDETERMINED}."]

@@ -11,7 +11,7 @@ from scipy import stats
 
 from unlearnlib.report import paper
 from unlearnlib.evaluation import stats as report
-from unlearnlib.report.relearn_verdict import (LESS, LIKE, MORE, RELEARNING_CLAIM, SURVIVAL_MARGIN, UNDETERMINED, class_counts,
+from unlearnlib.report.relearn_verdict import (LESS, LIKE, MORE, RELEARNING_CLAIM, RELEARNING_HARD_CLAIM, SURVIVAL_MARGIN, UNDETERMINED, class_counts,
                                         judge_relearning, relearning_change_table, relearning_table, verdict_line)
 
 
@@ -134,6 +134,26 @@ def test_the_claim_is_declared_as_the_paper_declares_its_findings():
     import re
 
     assert set(re.findall(r"\d+(?:\.\d+)?", RELEARNING_CLAIM["rule"])) <= {"0", "5", "25", "0.05", "90", "95"}
+
+
+def test_the_hard_sets_are_judged_by_the_same_sentence_and_rule_as_their_own_claim():
+    # Notebook 05 judges its hard sets apart (issue 33, item 8): its own row of verdicts.csv, 07's quote and rule.
+    assert RELEARNING_HARD_CLAIM in paper.STUDY_CLAIMS and RELEARNING_HARD_CLAIM["notebook"] == "05"
+    assert RELEARNING_HARD_CLAIM["quote"] == RELEARNING_CLAIM["quote"] and "The rule of 'Relearning attack'" in RELEARNING_HARD_CLAIM["rule"]
+    table = _table({("a", 0): LIKE, ("ssd", 0): MORE})
+    row = judge_relearning(table, failing={("d", "ssd"): (1, 5)}, claim=RELEARNING_HARD_CLAIM)
+    assert row["finding"] == "relearning_hard" and row["verdict"] == "agree" and row["rule"] == RELEARNING_HARD_CLAIM["rule"]
+    assert judge_relearning(table, claim=RELEARNING_HARD_CLAIM)["verdict"] == "mixed"
+    assert verdict_line(row).startswith("**Verdict:** agree (Relearning attack, most memorized images:")
+    assert len(paper.verdict_table([judge_relearning(table), row])) == 2  # two claims, two rows of verdicts.csv
+
+
+def test_the_findings_name_the_forget_sets_they_describe():
+    from unlearnlib.report import findings
+
+    table = relearning_change_table(_rows({"a": (0.0, 0.01, 0.0, 0.01)}), margin=0.05)
+    lines = findings.relearning_changes(table, margin=0.05, where=" (hard sets)")
+    assert lines[0].startswith("d (hard sets), 0 forget images in the attack") and all("(hard sets)" in line for line in lines)
 
 
 def test_groups_with_missing_scenario_parameters_are_kept():

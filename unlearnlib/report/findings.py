@@ -301,14 +301,23 @@ def privacy(attacks: pd.DataFrame, quality: pd.DataFrame, relearning: pd.DataFra
     resolved = [r.method for r in ranked.itertuples() if r.ci_high < 1]
     lines.append("Methods whose interval lies below the retrain level (distinguishable from retraining at this N): "
                  + (", ".join(resolved) if resolved else "none") + ".")
+    return lines + relearning_changes(relearning, margin=margin, verdict=verdict)
+
+
+def relearning_changes(relearning: pd.DataFrame, *, margin: float | Mapping[str, float], verdict: Mapping | None = None,
+                       where: str = "") -> list[str]:
+    """Notebooks 05 and 07: what the relearning attack changes per dataset and k
+    (``relearning``: ``relearn_verdict.relearning_change_table``; ``margin``: its margin, per dataset
+    or one; ``where``: the forget sets, e.g. " (hard sets)"; ``verdict``: ``judge_relearning``'s row, its line last)."""
+    lines = []
     for (dataset, k), part in relearning.groupby(["dataset", "k_forget"], sort=False):
         part = part.set_index("method")
         r, o = part.loc["retrain"], part.loc["original"]
-        lines.append(f"{dataset}, {k} forget images in the attack: it changes retrain's forget accuracy (on the forget images it did "
+        lines.append(f"{dataset}{where}, {k} forget images in the attack: it changes retrain's forget accuracy (on the forget images it did "
                      f"not see) by {r.attack_change:+.3f} and the original's by {o.attack_change:+.3f} (n = {int(r.n_seeds)} seeds).")
         for word, group in part.drop(index=list(REFERENCES), errors="ignore").groupby("verdict", sort=False):
             floor = margin[dataset] if isinstance(margin, Mapping) else margin
-            lines.append(f"{dataset}, k = {k}, {word} (excess change: the method's change minus retrain's, margin ±{floor:.3g}, "
+            lines.append(f"{dataset}{where}, k = {k}, {word} (excess change: the method's change minus retrain's, margin ±{floor:.3g}, "
                          "paired 95 % CI): " + "; ".join(
                              f"{m} {_interval(g.rename({'excess_change': 'difference'}))}" + _failed(g) for m, g in group.iterrows()) + ".")
     if verdict is not None:
@@ -342,9 +351,13 @@ def per_example(table: pd.DataFrame, ranking: pd.DataFrame, *, verdict: Mapping 
             lines.append(f"{dataset}, {label} (AUC minus retrain's, paired 95 % CI; one-sided t-test, Holm over the methods): " + "; ".join(
                 f"{m} {_interval(SimpleNamespace(difference=g.auc_vs_retrain, ci_low=g.auc_ci_low, ci_high=g.auc_ci_high))}"
                 f"{_failed(g)}" for m, g in group.iterrows()) + ".")
+    from .per_example_verdict import MIN_METHODS
+
     for row in ranking.itertuples():
-        lines.append(f"{row.dataset}: per-example TPR at 1 % FPR vs |MIA-efficacy gap| over {row.n_methods} counted methods: Spearman "
-                     f"rho {row.rho:+.2f} [{row.ci_low:+.2f}, {row.ci_high:+.2f}] (95 % seed bootstrap): {row.verdict}.")
+        rho = (f"Spearman rho {row.rho:+.2f} [{row.ci_low:+.2f}, {row.ci_high:+.2f}] (95 % seed bootstrap)" if pd.notna(row.rho)
+               else f"no rank correlation (fewer than {MIN_METHODS} counted methods)")
+        lines.append(f"{row.dataset}: per-example TPR at 1 % FPR vs |MIA-efficacy gap| over {row.n_methods} counted methods: "
+                     f"{rho}: {row.verdict}.")
     for row in ([] if cost is None else cost.itertuples()):
         lines.append(f"{row.dataset}: the attack's compute, one thread per task: {row.core_hours:.2f} core-hours over {row.rows} rows "
                      f"(shared models {row.shared_models_s / 3600:.2f}, shadow unlearning {row.shadow_unlearning_s / 3600:.2f}, "

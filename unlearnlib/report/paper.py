@@ -27,7 +27,7 @@ import pandas as pd
 from ..evaluation import stats as report
 from ..evaluation.failures import describe_failing
 from .per_example_verdict import PER_EXAMPLE_CLAIM
-from .relearn_verdict import RELEARNING_CLAIM
+from .relearn_verdict import RELEARNING_CLAIM, RELEARNING_HARD_CLAIM
 
 CITATION = ("R. Nasirigerdeh, N. Razmi, J. A. Schnabel, D. Rueckert, G. Kaissis. "
             "Machine Unlearning for Medical Imaging. 2024.")
@@ -179,6 +179,7 @@ STUDY_CLAIMS: list[dict] = [
                  + _COUNTED + _MARGIN + _FURTHEST.format(level="90 %")),
     },
     RELEARNING_CLAIM,  # notebook 07: judged by unlearnlib.report.relearn_verdict
+    RELEARNING_HARD_CLAIM,  # notebook 05: the same rule on its hard sets
     PER_EXAMPLE_CLAIM,  # notebook 07: judged by unlearnlib.report.per_example_verdict
 ]
 

@@ -66,6 +66,19 @@ RELEARNING_CLAIM: dict = {
         f"largest mean excess change (95 % t-interval)."),
 }
 
+# The same sentence and rule on notebook 05's hard forget sets (the most memorized lesions, where the reference
+# attack, shoaibahmed/vision_relearning, forgets), judged apart from the main table's random sets (issue 33, item 8).
+RELEARNING_HARD_CLAIM: dict = RELEARNING_CLAIM | {
+    "key": "relearning_hard",
+    "finding": "Relearning attack, most memorized images",
+    "reading": RELEARNING_CLAIM["reading"] + " Here on the hard forget sets: the lesions the original memorized most.",
+    "notebook": "05",
+    # The rule is stated once, in RELEARNING_CLAIM (the report's methods section shows each rule once).
+    "rule": ("The rule of 'Relearning attack' (above), applied to notebook 05's hard forget sets instead of the main "
+             "table's random ones: the same attack, excess change, margin, tests and verdict; counted: the approximate methods none of "
+             "whose hard-set runs failed."),
+}
+
 
 # ----------------------------------------------------------------------------- the change table
 
@@ -142,9 +155,10 @@ def _label(row) -> str:
     return f"{row['dataset']} k={int(row['k_forget'])}: {row['method']}"
 
 
-def judge_relearning(table: pd.DataFrame, *, failing: Mapping | None = None) -> dict:
-    """The study's verdict on :data:`RELEARNING_CLAIM` from :func:`relearning_change_table`
-    rows: a verdict row (the columns of ``paper.VERDICT_COLUMNS``). ``failing``: the attacked
+def judge_relearning(table: pd.DataFrame, *, failing: Mapping | None = None, claim: Mapping = RELEARNING_CLAIM) -> dict:
+    """The study's verdict on ``claim`` (:data:`RELEARNING_CLAIM`, or :data:`RELEARNING_HARD_CLAIM` on
+    05's hard sets) from :func:`relearning_change_table` rows: a verdict row (the columns of
+    ``paper.VERDICT_COLUMNS``). ``failing``: the attacked
     unlearning runs' failures, ``{(dataset, method): (failed, runs)}`` or ``{method: (failed, runs)}``
     (``study_plots.failing_by`` of the experiment rows with ``failures.with_damage``): such a
     method is not counted, nor one whose attack failed in a run."""
@@ -178,7 +192,7 @@ def judge_relearning(table: pd.DataFrame, *, failing: Mapping | None = None) -> 
 
     margin = float(table["margin"].iloc[0]) if len(table) else float("nan")
     sources = sorted(set(table["margin_source"])) if len(table) and "margin_source" in table else []
-    return verdict_row(RELEARNING_CLAIM["key"], verdict, estimate=estimate["excess_change"], ci_low=estimate["ci_low"],
+    return verdict_row(claim["key"], verdict, estimate=estimate["excess_change"], ci_low=estimate["ci_low"],
                        ci_high=estimate["ci_high"], failing=failed,
                        counted=[f"{k}: {', '.join(dict.fromkeys(m))}" for k, m in by_k.items()],
                        margin=", ".join(f"{d}: ±{v:.3g}" for d, v in table.groupby("dataset", sort=False)["margin"].first().items())
