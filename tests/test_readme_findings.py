@@ -34,3 +34,28 @@ def test_replace_refuses_a_text_without_its_markers():
         readme_findings.replace_block("no markers here", "x")
     text = f"a\n{readme_findings.BEGIN}\nold\n{readme_findings.END}\nb"
     assert readme_findings.replace_block(text, "new") == "a\nnew\nb"
+
+
+# The hand-written history table's rows, by the claim each names (its "now" column must be figures/verdicts.csv's verdict).
+HISTORY_ROWS = {"retain / forget": "retain_forget", "forget-set size": "forget_size", "sex bias": "sex_bias",
+                "easy or hard samples": "difficulty", "tuning cost": "tuning_cost", "whole lesions vs images (this study's)": "patient_level",
+                "relearning (this study's)": "relearning", "relearning on hard sets (this study's)": "relearning_hard",
+                "per-example ranking (this study's)": "per_example_ranking"}
+
+
+def test_the_verdict_history_table_ends_in_the_committed_verdicts():
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("**Which verdicts changed, and why**"):]
+    lines = table.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("| finding |"))
+    assert lines[first].split("|")[5].strip().startswith("now")
+    rows = {}
+    for line in lines[first + 2:]:  # below the header and its separator
+        if not line.startswith("| "):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = cells[4].strip("*")  # the "now" column
+    verdicts = pd.read_csv(ROOT / "figures" / "verdicts.csv").set_index("finding")["verdict"]
+    assert set(rows) == set(HISTORY_ROWS) and set(HISTORY_ROWS.values()) == set(verdicts.index)
+    for label, key in HISTORY_ROWS.items():
+        assert rows[label] == verdicts[key], f"README's history table says {label!r} is {rows[label]!r}; figures/verdicts.csv: {verdicts[key]!r}"
