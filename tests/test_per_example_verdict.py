@@ -72,6 +72,7 @@ def test_rankings_that_agree_are_alike_and_reversed_ones_unlike():
     both = pd.concat([same, reversed_.assign(dataset="ham10000")], ignore_index=True)
     row = pev.judge_ranking(both)
     assert row["verdict"] == "mixed" and row["estimate"] == pytest.approx(-1.0)
+    assert row["estimate_label"].startswith("ham10000: Spearman rho")  # the estimate names the dataset it comes from
 
 
 def test_a_failing_method_is_not_ranked_and_too_few_methods_are_undetermined():

@@ -29,6 +29,13 @@ def test_block_quotes_each_verdict_with_its_interval(tmp_path):
     assert block.startswith(readme_findings.BEGIN) and block.endswith(readme_findings.END)
 
 
+def test_a_bar_in_an_estimate_label_stays_inside_its_cell(tmp_path):
+    pd.DataFrame([{"finding": "per_example_ranking", "verdict": "inconclusive", "estimate": 0.0, "ci_low": -0.3, "ci_high": 0.3,
+                   "estimate_label": "rho vs |MIA-efficacy gap|", "interval_level": 0.95}]).to_csv(tmp_path / "verdicts.csv", index=False)
+    row = next(line for line in readme_findings.findings_block(tmp_path, []).splitlines() if line.startswith("| per_example"))
+    assert "rho vs \\|MIA-efficacy gap\\|" in row and row.replace("\\|", "").count("|") == 4  # three cells
+
+
 def test_replace_refuses_a_text_without_its_markers():
     with pytest.raises(ValueError, match="findings markers"):
         readme_findings.replace_block("no markers here", "x")

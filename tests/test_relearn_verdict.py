@@ -112,6 +112,8 @@ def test_judge_relearning_gives_each_of_the_four_outcomes(verdicts, expected):
     assert row["finding"] == "relearning" and row["rule"] == RELEARNING_CLAIM["rule"]
     if MORE in verdicts.values():
         assert row["estimate"] == pytest.approx(0.1) and (row["ci_low"], row["ci_high"]) == pytest.approx((0.05, 0.15))
+        method, k = next(key for key, v in verdicts.items() if v == MORE)
+        assert row["estimate_label"].startswith(f"d k={k}: {method}: ")  # the estimate names its comparison: dataset, k, method
     assert "original" not in row["methods_counted"] and "retrain" not in row["methods_counted"]
     assert verdict_line(row).startswith(f"**Verdict:** {expected} (Relearning attack:")
     paper.verdict_table([row])  # a verdict row as every notebook writes one

@@ -220,5 +220,6 @@ def judge_ranking(ranking: pd.DataFrame) -> dict:
     return verdict_row(PER_EXAMPLE_CLAIM["key"], verdict, estimate=low["rho"] if low is not None else np.nan,
                        ci_low=low["ci_low"] if low is not None else np.nan, ci_high=low["ci_high"] if low is not None else np.nan,
                        counted=[f"{r.dataset}: {r.methods_counted}" for r in ranking.itertuples() if r.methods_counted],
+                       estimate_label=f"{low['dataset']}: {PER_EXAMPLE_CLAIM['estimate_label']}" if low is not None else None,
                        failing=failed, margin=f"strong association: rho {STRONG_RHO}",
                        margin_reason="a declared convention (a rank correlation of 0.5 or more is strong), not a noise floor")

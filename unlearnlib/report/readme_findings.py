@@ -43,8 +43,13 @@ def verdict_lines(verdicts: pd.DataFrame) -> list[str]:
     for _, row in verdicts.iterrows():
         quote = row.get("quote")
         finding = f"{row['finding']}: \"{quote}\"" if isinstance(quote, str) and quote else str(row["finding"])
-        lines.append(f"| {finding} | **{row['verdict']}** | {_estimate(row)} |")
+        lines.append(f"| {_cell(finding)} | **{row['verdict']}** | {_cell(_estimate(row))} |")
     return lines
+
+
+def _cell(text: str) -> str:
+    """A Markdown table cell: a "|" in the text (as in "|MIA-efficacy gap|") would end the cell."""
+    return text.replace("|", "\\|")
 
 
 def notebook_lines(paths: list[Path]) -> list[str]:

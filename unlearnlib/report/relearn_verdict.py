@@ -194,6 +194,7 @@ def judge_relearning(table: pd.DataFrame, *, failing: Mapping | None = None, cla
     sources = sorted(set(table["margin_source"])) if len(table) and "margin_source" in table else []
     return verdict_row(claim["key"], verdict, estimate=estimate["excess_change"], ci_low=estimate["ci_low"],
                        ci_high=estimate["ci_high"], failing=failed,
+                       estimate_label=f"{_label(top)}: {claim['estimate_label']}" if top is not None else None,
                        counted=[f"{k}: {', '.join(dict.fromkeys(m))}" for k, m in by_k.items()],
                        margin=", ".join(f"{d}: ±{v:.3g}" for d, v in table.groupby("dataset", sort=False)["margin"].first().items())
                        if len(table) else "", margin_reason="; ".join(sources))
