@@ -11,7 +11,7 @@ from scipy import stats
 
 from unlearnlib.report import paper
 from unlearnlib.evaluation import stats as report
-from unlearnlib.report.relearn_verdict import (LESS, LIKE, MORE, RELEARNING_CLAIM, RELEARNING_HARD_CLAIM, SURVIVAL_MARGIN, UNDETERMINED, class_counts,
+from unlearnlib.report.relearn_verdict import (LESS, LIKE, MORE, RELEARNING_CLAIM, RELEARNING_HARD_CLAIM, SURVIVAL_MARGIN, UNDETERMINED, changes_within_floor, class_counts,
                                         judge_relearning, relearning_change_table, relearning_table, verdict_line)
 
 
@@ -148,6 +148,16 @@ def test_the_hard_sets_are_judged_by_the_same_sentence_and_rule_as_their_own_cla
     assert judge_relearning(table, claim=RELEARNING_HARD_CLAIM)["verdict"] == "mixed"
     assert verdict_line(row).startswith("**Verdict:** agree (Relearning attack, most memorized images:")
     assert len(paper.verdict_table([judge_relearning(table), row])) == 2  # two claims, two rows of verdicts.csv
+
+
+def test_each_dataset_is_judged_within_its_own_noise_floor():
+    rows = pd.concat([_rows({"a": (0.0, 0.01, 0.0, 0.01)}, dataset="d"), _rows({"a": (0.0, 0.01, 0.0, 0.01)}, dataset="e")])
+    table = changes_within_floor(rows, {"d": {"forget_acc": 0.03}, "e": {"forget_acc": 0.07}})
+    assert table.groupby("dataset", sort=False)["margin"].first().to_dict() == {"d": 0.03, "e": 0.07}
+    assert set(table["margin_source"]) == {"forget_acc on d: ±0.03, handed in as a number (no noise-floor statistic)",
+                                           "forget_acc on e: ±0.07, handed in as a number (no noise-floor statistic)"}
+    alone = relearning_change_table(rows[rows.dataset == "e"], margin=0.07).drop(columns="margin_source")
+    pd.testing.assert_frame_equal(table[table.dataset == "e"].drop(columns="margin_source").reset_index(drop=True), alone)
 
 
 def test_the_findings_name_the_forget_sets_they_describe():

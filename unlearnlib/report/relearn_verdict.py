@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..evaluation import stats as report
+from ..evaluation import floor_margins, stats as report
 from ..evaluation.failures import describe_failing
 from ..kinds.relearn import RELEARN_KS
 
@@ -151,6 +151,16 @@ def relearning_change_table(rows: pd.DataFrame, *, margin: float | None = None, 
 # ----------------------------------------------------------------------------- the verdict
 
 
+def changes_within_floor(rows: pd.DataFrame, margins) -> pd.DataFrame:
+    """:func:`relearning_change_table` per dataset of ``rows``, each with the noise floor of forget
+    accuracy on that dataset as its margin (``margins``: ``noise_floor.margins``) and that margin's
+    reason as ``margin_source`` (notebooks 05 and 07)."""
+    parts = [relearning_change_table(part, margin=floor_margins.margin(margins, dataset, "forget_acc"))
+             .assign(margin_source=floor_margins.reason(margins, dataset, "forget_acc"))
+             for dataset, part in rows.groupby("dataset", sort=False)]
+    return pd.concat(parts, ignore_index=True) if parts else relearning_change_table(rows)
+
+
 def _label(row) -> str:
     return f"{row['dataset']} k={int(row['k_forget'])}: {row['method']}"
 
@@ -190,7 +200,6 @@ def judge_relearning(table: pd.DataFrame, *, failing: Mapping | None = None, cla
         by_k.setdefault(f"{r['dataset']} k={int(r['k_forget'])}", []).append(str(r["method"]))
     from .paper import verdict_row  # paper registers RELEARNING_CLAIM among the study's claims
 
-    margin = float(table["margin"].iloc[0]) if len(table) else float("nan")
     sources = sorted(set(table["margin_source"])) if len(table) and "margin_source" in table else []
     return verdict_row(claim["key"], verdict, estimate=estimate["excess_change"], ci_low=estimate["ci_low"],
                        ci_high=estimate["ci_high"], failing=failed,
