@@ -337,7 +337,7 @@ def per_example(table: pd.DataFrame, ranking: pd.DataFrame, *, verdict: Mapping 
     ``ranking_table``, ``attack_cost`` and ``judge_ranking``'s row, its line last): the calibration per
     dataset, the methods whose forget examples are more identifiable than under retraining, the
     ranking, the attacks' compute."""
-    from .per_example_verdict import MORE
+    from .per_example_verdict import MIN_METHODS, MORE
 
     lines = []
     for dataset, part in table.groupby("dataset", sort=False):
@@ -351,8 +351,6 @@ def per_example(table: pd.DataFrame, ranking: pd.DataFrame, *, verdict: Mapping 
             lines.append(f"{dataset}, {label} (AUC minus retrain's, paired 95 % CI; one-sided t-test, Holm over the methods): " + "; ".join(
                 f"{m} {_interval(SimpleNamespace(difference=g.auc_vs_retrain, ci_low=g.auc_ci_low, ci_high=g.auc_ci_high))}"
                 f"{_failed(g)}" for m, g in group.iterrows()) + ".")
-    from .per_example_verdict import MIN_METHODS
-
     for row in ranking.itertuples():
         rho = (f"Spearman rho {row.rho:+.2f} [{row.ci_low:+.2f}, {row.ci_high:+.2f}] (95 % seed bootstrap)" if pd.notna(row.rho)
                else f"no rank correlation (fewer than {MIN_METHODS} counted methods)")
